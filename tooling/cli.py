@@ -13,9 +13,7 @@ from tooling import __version__
 from tooling.errors import FatalError
 
 # Module names under tooling.commands, in the order `--help` lists them.
-COMMANDS = (
-    "validate",
-)
+COMMANDS = ("validate",)
 
 EXIT_ERROR = 1
 EXIT_CRASH = 3
@@ -30,9 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log debug messages to stderr"
-    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         module = importlib.import_module(f"tooling.commands.{name}")

@@ -18,16 +18,22 @@ def find_submissions(path: str | Path) -> list[Path]:
     """
     folder = Path(path)
     if not folder.exists():
-        raise FatalError(f"no such folder, {str(path)!r}; give a submission folder "
-                         f"or the {SUBMISSIONS_FOLDER}/ folder")
+        raise FatalError(
+            f"no such folder, {str(path)!r}; give a submission folder "
+            f"or the {SUBMISSIONS_FOLDER}/ folder"
+        )
     if not folder.is_dir():
-        raise FatalError(f"not a folder, {str(path)!r}; give the submission's folder, "
-                         f"not a file inside it")
+        raise FatalError(
+            f"not a folder, {str(path)!r}; give the submission's folder, " f"not a file inside it"
+        )
     if folder.resolve().name != SUBMISSIONS_FOLDER:
         return [folder]
     return sorted(
-        (child for child in folder.iterdir()
-         if child.is_dir() and not child.is_symlink() and not child.name.startswith(".")),
+        (
+            child
+            for child in folder.iterdir()
+            if child.is_dir() and not child.is_symlink() and not child.name.startswith(".")
+        ),
         key=lambda child: child.name,
     )
 

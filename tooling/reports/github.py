@@ -27,8 +27,9 @@ def render_annotations(report: Report) -> str:
                 if problem.column is not None:
                     properties.append(f"col={problem.column}")
             properties.append(f"title={escape_property(problem.code)}")
-            lines.append(f"::{problem.severity} {','.join(properties)}::"
-                         f"{escape_data(problem.message)}")
+            lines.append(
+                f"::{problem.severity} {','.join(properties)}::" f"{escape_data(problem.message)}"
+            )
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -59,9 +60,11 @@ def render_summary(report: Report) -> str:
 
 
 def render_problem_table(submission: SubmissionReport) -> list[str]:
-    heading = (f"### {escape_markdown(submission.submission)}: "
-               f"{count(len(submission.errors), 'error')}, "
-               f"{count(len(submission.warnings), 'warning')}")
+    heading = (
+        f"### {escape_markdown(submission.submission)}: "
+        f"{count(len(submission.errors), 'error')}, "
+        f"{count(len(submission.warnings), 'warning')}"
+    )
     lines = [heading, "", "| severity | code | where | message |", "|---|---|---|---|"]
     for problem in submission.problems:
         where = submission.path_of(problem) or ""

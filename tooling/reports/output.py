@@ -35,8 +35,9 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def emit(report: Report, format: str, output: str | None = None,
-         stream: TextIO | None = None) -> int:
+def emit(
+    report: Report, format: str, output: str | None = None, stream: TextIO | None = None
+) -> int:
     """Write `report` in `format` to `stream` (stdout) and return the exit code."""
     stream = stream or sys.stdout
     if format == "json":

@@ -15,8 +15,10 @@ def render_text(report: Report) -> str:
 def render_submission(submission: SubmissionReport) -> str:
     errors, warnings = len(submission.errors), len(submission.warnings)
     verdict = "ok" if submission.ok else "failed"
-    lines = [f"{submission.submission}: {verdict} ({count(errors, 'error')}, "
-             f"{count(warnings, 'warning')})"]
+    lines = [
+        f"{submission.submission}: {verdict} ({count(errors, 'error')}, "
+        f"{count(warnings, 'warning')})"
+    ]
     for problem in submission.problems:
         location = submission.path_of(problem)
         if problem.line is not None:
