@@ -13,7 +13,7 @@ from tooling import __version__
 from tooling.errors import FatalError
 
 # Module names under tooling.commands, in the order `--help` lists them.
-COMMANDS = ("validate",)
+COMMANDS = ("validate", "validate_files", "new")
 
 EXIT_ERROR = 1
 EXIT_CRASH = 3
