@@ -196,6 +196,12 @@ CODES: dict[str, CodeInfo] = {
         "a file is over 25 MiB",
         "host large weights outside the repository with a pinned URL and checksum",
     ),
+    "dynamic-requirements": CodeInfo(
+        "warning",
+        "the dependencies are computed by code in `setup.py` or marked dynamic in "
+        "`pyproject.toml`, so imports cannot be checked against them",
+        "list them as literal strings in `install_requires` or `project.dependencies`",
+    ),
 }
 
 

@@ -1,0 +1,1 @@
+"""Static checks of submission folders; nothing here imports or runs submission code."""

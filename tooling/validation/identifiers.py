@@ -1,0 +1,107 @@
+"""Model identifiers, read statically from the literal that `get_model_list` returns."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Literal
+
+from tooling.problems import Problem
+from tooling.validation.sources import (
+    SourceFile,
+    module_function,
+    parse_source,
+    returned_values,
+    string_constants,
+)
+
+MAX_MODELS = 3
+MODEL_MODULES: dict[str, Literal["base", "brain"]] = {
+    "models/base_models.py": "base",
+    "models/brain_models.py": "brain",
+}
+_VALID_IDENTIFIER = re.compile(r"[A-Za-z0-9._-]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelIdentifier:
+    """An identifier as `get_model_list` lists it, and where."""
+
+    identifier: str
+    kind: Literal["base", "brain"]
+    file: str
+    line: int
+
+
+def read_model_identifiers(folder: Path) -> list[str]:
+    """Return the identifiers the submission's `get_model_list` functions return, base
+    models first; [] for a module whose list is not a literal or that does not parse."""
+    identifiers: list[str] = []
+    for relative in MODEL_MODULES:
+        if not (folder / relative).is_file():
+            continue
+        source = parse_source(folder, relative)
+        if isinstance(source, SourceFile):
+            found = identifiers_in(source) or []
+            identifiers.extend(item.identifier for item in found)
+    return identifiers
+
+
+def identifiers_in(source: SourceFile) -> list[ModelIdentifier] | None:
+    """Return the identifiers `get_model_list` returns in one model module, or None when the
+    function is missing or its return value is not a literal."""
+    function = module_function(source.tree, "get_model_list")
+    if function is None:
+        return None
+    returns = [node for node in returned_values(function) if node.value is not None]
+    if len(returns) != 1:
+        return None
+    constants = string_constants(returns[0].value, source.assignments)
+    if constants is None:
+        return None
+    kind = MODEL_MODULES[source.relative]
+    return [ModelIdentifier(item.value, kind, source.relative, item.lineno) for item in constants]
+
+
+def check_identifiers(identifiers: list[ModelIdentifier]) -> list[Problem]:
+    """Check the number of models, the characters of each identifier and repeats."""
+    problems = [problem for problem in map(check_characters, identifiers) if problem is not None]
+    if len(identifiers) > MAX_MODELS:
+        extra = identifiers[MAX_MODELS]
+        problems.append(
+            Problem(
+                "too-many-models",
+                f"the submission lists {len(identifiers)} models "
+                f"({', '.join(repr(item.identifier) for item in identifiers)}) but at most "
+                f"{MAX_MODELS} are scored; split it into several submissions",
+                file=extra.file,
+                line=extra.line,
+            )
+        )
+    seen: dict[str, ModelIdentifier] = {}
+    for item in identifiers:
+        first = seen.setdefault(item.identifier, item)
+        if first is not item:
+            problems.append(
+                Problem(
+                    "duplicate-identifier",
+                    f"'{item.identifier}' is listed twice in this submission (also at "
+                    f"{first.file}:{first.line}); give each model its own identifier",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
+    return problems
+
+
+def check_characters(item: ModelIdentifier) -> Problem | None:
+    if _VALID_IDENTIFIER.fullmatch(item.identifier):
+        return None
+    return Problem(
+        "invalid-identifier",
+        f"model identifier {item.identifier!r} is empty or has characters other than letters, "
+        f"digits, '.', '-' and '_'; rename the model using only those characters",
+        file=item.file,
+        line=item.line,
+    )
