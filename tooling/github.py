@@ -8,6 +8,7 @@ put in a message. The API address comes from `GITHUB_API_URL`, which GitHub Acti
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -287,3 +288,35 @@ def advice_for(status: int) -> str:
 
 def unique(items: Iterable[T]) -> list[T]:
     return list(dict.fromkeys(items))
+
+
+EVENT_PATH_VARIABLE = "GITHUB_EVENT_PATH"
+
+
+def load_event(path: str | None = None) -> dict[str, Any]:
+    """Return the webhook payload of the running workflow, or {} outside GitHub Actions.
+
+    The runner writes it to the file that `GITHUB_EVENT_PATH` names. Every field in it
+    that a pull request's author controls is untrusted text.
+    """
+    path = path or os.environ.get(EVENT_PATH_VARIABLE)
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as file:
+            event = json.load(file)
+    except (OSError, ValueError) as error:
+        raise FatalError(
+            f"cannot read the event payload, {path}: {error}; " f"check {EVENT_PATH_VARIABLE}"
+        ) from None
+    if not isinstance(event, dict):
+        raise FatalError(
+            f"invalid event payload, {path}: not a JSON object; " f"check {EVENT_PATH_VARIABLE}"
+        )
+    return event
+
+
+def event_labels(event: Mapping[str, Any]) -> set[str]:
+    """Return the label names of the pull request in a `pull_request` event payload."""
+    labels = (event.get("pull_request") or {}).get("labels") or []
+    return {label["name"] for label in labels if isinstance(label, dict) and "name" in label}
