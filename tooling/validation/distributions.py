@@ -105,6 +105,17 @@ def normalize(name: str) -> str:
 PROVIDED_DISTRIBUTIONS = frozenset(normalize(name) for name in SCORING_ENVIRONMENT_DISTRIBUTIONS)
 
 
+def mapped_import(module: str) -> str:
+    """Return the part of a dotted import name that names its distribution: the longest
+    prefix with a known mapping, else the top-level package."""
+    parts = module.split(".")
+    for length in range(len(parts), 1, -1):
+        prefix = ".".join(parts[:length])
+        if prefix in IMPORT_DISTRIBUTIONS:
+            return prefix
+    return parts[0]
+
+
 def candidate_distributions(module: str) -> tuple[str, ...]:
     """Return the distributions that may provide `module` (a dotted import name), the one to
     suggest first.
@@ -112,12 +123,8 @@ def candidate_distributions(module: str) -> tuple[str, ...]:
     Without a known mapping, the distribution is assumed to be named like the top-level
     package, which holds for most of PyPI.
     """
-    parts = module.split(".")
-    for length in range(len(parts), 0, -1):
-        known = IMPORT_DISTRIBUTIONS.get(".".join(parts[:length]))
-        if known is not None:
-            return known
-    return (parts[0],)
+    name = mapped_import(module)
+    return IMPORT_DISTRIBUTIONS.get(name, (name,))
 
 
 def is_provided_distribution(name: str) -> bool:

@@ -263,7 +263,7 @@ def invalid_requirement(
         fix = "write it as 'name', 'name==1.2.3' or 'name>=1.2'"
     return Problem(
         "invalid-requirement",
-        f"'{item.text}' in {requirements.where} is not a valid PEP 508 requirement "
+        f"'{item.text}' ({requirements.where}) is not a valid PEP 508 requirement "
         f"({reason}); {fix}",
         file=requirements.file,
         line=item.line,
