@@ -1,0 +1,226 @@
+"""Tests for the deterministic submission package."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepository
+from tooling import __version__
+from tooling.cli import main
+from tooling.packaging import MANIFEST_NAME, build_package, sha256_of_file
+from tooling.validation.files import LARGE_FILE_BYTES, MAX_FILE_BYTES
+
+BASE_MODELS = (
+    "def get_model_list():\n"
+    "    return ['tiny-net']\n\n\n"
+    "def get_model(name):\n"
+    "    raise NotImplementedError\n\n\n"
+    "def get_layers(name):\n"
+    "    return ['relu']\n\n\n"
+    "def get_bibtex(model_identifier):\n"
+    "    return ''\n"
+)
+SUBMISSION_FILES = {
+    "submissions/tiny/models/__init__.py": "",
+    "submissions/tiny/models/base_models.py": BASE_MODELS,
+    "submissions/tiny/setup.py": "from setuptools import setup\nsetup(name='tiny')\n",
+}
+
+
+def make_submission(folder: Path) -> Path:
+    for name, text in SUBMISSION_FILES.items():
+        target = folder / name.removeprefix("submissions/tiny/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return folder
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> GitRepository:
+    repo = GitRepository(tmp_path / "repo")
+    repo.commit(SUBMISSION_FILES, "Add tiny")
+    return repo
+
+
+def package_line(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[str, Path]:
+    assert main(["package", *argv]) == 0
+    sha256, path = capsys.readouterr().out.strip().split("  ")
+    return sha256, Path(path)
+
+
+def test_package_ignores_file_times(
+    repository: GitRepository, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = repository.path / "submissions" / "tiny"
+    first, _ = package_line(capsys, str(folder), "-o", str(tmp_path / "a"))
+    for path in folder.rglob("*"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    (folder / "setup.py").chmod(0o600)
+    second, _ = package_line(capsys, str(folder), "-o", str(tmp_path / "b"))
+    assert first == second
+
+
+def test_package_copy_elsewhere_same_key(
+    repository: GitRepository, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = repository.path / "submissions" / "tiny"
+    copy = tmp_path / "elsewhere" / "tiny"
+    shutil.copytree(folder, copy)
+    commit = repository.git("rev-parse", "HEAD")
+    first, _ = package_line(capsys, str(folder), "-o", str(tmp_path / "a"))
+    second, _ = package_line(capsys, str(copy), "-o", str(tmp_path / "b"), "--commit", commit)
+    assert first == second
+
+
+def test_package_content_change_new_key(
+    repository: GitRepository, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = repository.path / "submissions" / "tiny"
+    first, _ = package_line(capsys, str(folder), "-o", str(tmp_path / "a"))
+    (folder / "setup.py").write_text("from setuptools import setup\nsetup(name='tiny2')\n")
+    second, _ = package_line(capsys, str(folder), "-o", str(tmp_path / "b"))
+    assert first != second
+
+
+def test_package_prints_zip_sha256(
+    repository: GitRepository, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = repository.path / "submissions" / "tiny"
+    sha256, path = package_line(capsys, str(folder), "-o", str(tmp_path / "out"))
+    assert sha256_of_file(path) == sha256
+    assert path.name == f"tiny-{sha256[:12]}.zip"
+
+
+def test_package_zip_layout(repository: GitRepository, tmp_path: Path) -> None:
+    folder = repository.path / "submissions" / "tiny"
+    (folder / "run.sh").write_text("#!/bin/sh\n")
+    (folder / "run.sh").chmod(0o775)
+    package = build_package(folder, tmp_path / "out")
+    with zipfile.ZipFile(package.path) as archive:
+        entries = archive.infolist()
+    names = [entry.filename for entry in entries]
+    assert names == sorted(names)
+    assert names == [
+        f"tiny/{MANIFEST_NAME}",
+        "tiny/models/__init__.py",
+        "tiny/models/base_models.py",
+        "tiny/run.sh",
+        "tiny/setup.py",
+    ]
+    assert {entry.date_time for entry in entries} == {(1980, 1, 1, 0, 0, 0)}
+    modes = {entry.filename: entry.external_attr >> 16 for entry in entries}
+    assert modes["tiny/run.sh"] == 0o100755
+    assert modes["tiny/setup.py"] == 0o100644
+    assert {entry.compress_type for entry in entries} == {zipfile.ZIP_DEFLATED}
+
+
+def test_package_manifest(repository: GitRepository, tmp_path: Path) -> None:
+    folder = repository.path / "submissions" / "tiny"
+    package = build_package(folder, tmp_path / "out")
+    with zipfile.ZipFile(package.path) as archive:
+        manifest = json.loads(archive.read(f"tiny/{MANIFEST_NAME}"))
+    assert manifest["submission"] == "tiny"
+    assert manifest["models"] == ["tiny-net"]
+    assert manifest["source_commit"] == repository.git("rev-parse", "HEAD")
+    assert manifest["tooling_version"] == __version__
+    assert manifest["files"]["setup.py"] == sha256_of_file(folder / "setup.py")
+    assert sorted(manifest["files"]) == [
+        "models/__init__.py",
+        "models/base_models.py",
+        "setup.py",
+    ]
+
+
+def test_package_commit_option_outside_git(tmp_path: Path) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    package = build_package(folder, tmp_path / "out", commit="abc123")
+    assert package.manifest["source_commit"] == "abc123"
+
+
+def test_package_leaves_out_stray_files(tmp_path: Path) -> None:
+    folder = make_submission(tmp_path / "stray-files")
+    stray = [
+        ".DS_Store",
+        "models/base_models.py~",
+        "models/__pycache__/base_models.pyc",
+        "build/lib/models/__init__.py",
+        ".git/HEAD",
+        "models/.git",
+    ]
+    for name in stray:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("stray")
+    package = build_package(folder, tmp_path / "out", commit="0" * 40)
+    with zipfile.ZipFile(package.path) as archive:
+        names = archive.namelist()
+    assert names == [
+        f"stray-files/{MANIFEST_NAME}",
+        "stray-files/models/__init__.py",
+        "stray-files/models/base_models.py",
+        "stray-files/setup.py",
+    ]
+
+
+@pytest.mark.parametrize(
+    "make_link",
+    [
+        pytest.param(lambda folder: (folder / "weights.pt").symlink_to("/etc/passwd"), id="file"),
+        pytest.param(lambda folder: (folder / "data").symlink_to(folder.parent), id="folder"),
+    ],
+)
+def test_package_rejects_symbolic_link(
+    tmp_path: Path, make_link, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    make_link(folder)
+    assert main(["package", str(folder), "-o", str(tmp_path / "out")]) == 1
+    assert "symbolic link in the submission" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_package_rejects_file_over_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    with (folder / "weights.bin").open("wb") as stream:
+        stream.truncate(MAX_FILE_BYTES + 1)
+    assert main(["package", str(folder), "-o", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert f"file too large, weights.bin ({MAX_FILE_BYTES + 1} bytes" in error
+
+
+def test_package_streams_large_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    with (folder / "weights.bin").open("wb") as stream:
+        stream.truncate(LARGE_FILE_BYTES + 1)
+    package = build_package(folder, tmp_path / "out", commit="0" * 40)
+    with zipfile.ZipFile(package.path) as archive:
+        size = archive.getinfo("good-minimal/weights.bin").file_size
+    assert size == LARGE_FILE_BYTES + 1
+    assert "packaging large file weights.bin" in caplog.text
+
+
+def test_package_rejects_reserved_manifest_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    (folder / MANIFEST_NAME).write_text("{}")
+    assert main(["package", str(folder), "-o", str(tmp_path / "out")]) == 1
+    assert f"reserved file name, {MANIFEST_NAME}" in capsys.readouterr().err
+
+
+def test_package_json_listing(
+    repository: GitRepository, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = repository.path / "submissions"
+    assert main(["package", str(folder), "-o", str(tmp_path / "out"), "--format", "json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [item["submission"] for item in listing] == ["tiny"]
+    assert listing[0]["models"] == ["tiny-net"]
+    assert listing[0]["sha256"] == sha256_of_file(Path(listing[0]["path"]))

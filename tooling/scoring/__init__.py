@@ -1,0 +1,1 @@
+"""The private scoring worker: checking, unpacking, running and storing packages."""

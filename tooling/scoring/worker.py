@@ -1,0 +1,277 @@
+"""The scoring worker: from a package to one stored result per (model, benchmark).
+
+Each pair runs in its own subprocess through the mock-score runner, which also prepares
+the submission's environment (the tooling's own plus an overlay of its declared
+requirements). Results are committed one by one, and a per-package file lock keeps two
+workers off the same package, so a killed worker resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import logging
+import math
+import statistics
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tooling.errors import FatalError
+from tooling.reports import SubmissionReport
+from tooling.scoring.store import FAILED, SCORED, SCORING, PairResult, Store
+from tooling.scoring.unpack import CheckedPackage, check_package, extract_package
+
+logger = logging.getLogger(__name__)
+
+MOCK_BENCHMARK = "mock"
+DEFAULT_TIMEOUT = 3600.0
+REGIONS = ("V1", "V2", "V4", "IT")
+MAX_ERROR_PROBLEMS = 5
+
+Runner = Callable[..., SubmissionReport]
+
+
+@dataclasses.dataclass
+class WorkerSettings:
+    """Where the worker keeps its state and how it runs each pair."""
+
+    home: Path
+    store: Store
+    benchmarks: tuple[str, ...] = (MOCK_BENCHMARK,)
+    timeout: float = DEFAULT_TIMEOUT
+    device: str = "auto"
+    runner: Runner | None = None
+
+    @property
+    def work_folder(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def log_folder(self) -> Path:
+        return self.home / "logs"
+
+    def log_path(self, key: str) -> Path:
+        return self.log_folder / f"{key}.log"
+
+
+class PackageBusy(FatalError):
+    """Another worker holds the package's lock."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What `score_package` did with a package."""
+
+    key: str
+    status: str
+    scored_now: bool
+
+
+def default_runner() -> Runner:
+    from tooling.mockscore.runner import run_submission
+
+    return run_submission
+
+
+@contextlib.contextmanager
+def package_lock(settings: WorkerSettings, key: str) -> Iterator[None]:
+    """Hold an exclusive lock on `key`; the kernel drops it when the process dies."""
+    folder = settings.home / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{key}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PackageBusy(
+                f"package {key} is being scored by another worker; wait for " f"it to finish"
+            ) from None
+        yield
+
+
+@contextlib.contextmanager
+def package_log(settings: WorkerSettings, key: str) -> Iterator[None]:
+    """Copy every log record to the package's own log file while it is scored."""
+    settings.log_folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.log_path(key), encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        handler.close()
+
+
+def score_package(
+    path: Path,
+    settings: WorkerSettings,
+    origin: dict[str, Any] | None = None,
+    expected_sha256: str | None = None,
+) -> Outcome:
+    """Check, unpack and score the package at `path`; return what was done.
+
+    `origin` holds `pull_request`, `commit`, `author` and `repository` as the trigger
+    sent them. A package already scored or failed under the same key is not scored again.
+    Raises FatalError when the package is rejected, after storing the rejection.
+    """
+    origin = origin or {}
+    try:
+        package = check_package(path, expected_sha256)
+    except FatalError as error:
+        record_rejection(path, settings, origin, error)
+        raise
+
+    with package_lock(settings, package.key), package_log(settings, package.key):
+        existing = settings.store.get_submission(package.key)
+        if existing is not None and existing.status in (SCORED, FAILED):
+            logger.info(
+                "package %s was already %s; not scoring it again", package.key, existing.status
+            )
+            return Outcome(package.key, existing.status, scored_now=False)
+        settings.store.add_submission(package.key, package.manifest, origin)
+        settings.store.set_status(package.key, SCORING)
+        status = score_pairs(package, settings)
+    return Outcome(package.key, status, scored_now=True)
+
+
+def record_rejection(
+    path: Path, settings: WorkerSettings, origin: dict[str, Any], error: FatalError
+) -> None:
+    """Store a rejected package as failed, so that its author can be told why."""
+    if not path.is_file():
+        return
+    from tooling.packaging import sha256_of_file
+
+    key = sha256_of_file(path)
+    manifest = {"submission": origin.get("submission") or path.stem, "models": []}
+    with package_lock(settings, key), package_log(settings, key):
+        logger.error("package %s rejected: %s", key, error)
+        if settings.store.get_submission(key) is None:
+            settings.store.add_submission(key, manifest, origin)
+        settings.store.set_status(key, FAILED, f"package rejected: {error}")
+        settings.store.request_delivery(key)
+
+
+def score_pairs(package: CheckedPackage, settings: WorkerSettings) -> str:
+    """Run every pair that has no finished result yet, storing each as it ends."""
+    key = package.key
+    folder = extract_package(package, settings.work_folder / key / "sandbox")
+    models = list(package.manifest["models"])
+    if not models:
+        error = "the package names no models; get_model_list() returned nothing"
+        settings.store.set_status(key, FAILED, error)
+        settings.store.request_delivery(key)
+        return FAILED
+
+    finished = settings.store.finished_pairs(key)
+    pairs = [(model, benchmark) for model in models for benchmark in settings.benchmarks]
+    logger.info(
+        "package %s: %d of %d pairs already finished", key, len(finished & set(pairs)), len(pairs)
+    )
+    for model, benchmark in pairs:
+        if (model, benchmark) in finished:
+            continue
+        settings.store.start_pair(key, model, benchmark)
+        logger.info("scoring %s on %s", model, benchmark)
+        result = run_pair(folder, package.root, model, benchmark, settings)
+        settings.store.finish_pair(key, model, benchmark, result)
+        if result.error:
+            logger.error("%s on %s failed: %s", model, benchmark, result.error)
+        else:
+            logger.info("%s on %s: ceiled score %s", model, benchmark, result.ceiled)
+
+    rows = settings.store.scores(key)
+    status = FAILED if rows and all(row.error for row in rows) else SCORED
+    error = "every model failed on every benchmark" if status == FAILED else None
+    settings.store.set_status(key, status, error)
+    settings.store.request_delivery(key)
+    return status
+
+
+def run_pair(
+    folder: Path, display: str, model: str, benchmark: str, settings: WorkerSettings
+) -> PairResult:
+    """Run one model on one benchmark in its own subprocess and return its result."""
+    runner = settings.runner or default_runner()
+    try:
+        report = runner(
+            folder,
+            display,
+            timeout=settings.timeout,
+            device=settings.device,
+            models=[model],
+            benchmark=benchmark,
+        )
+    except FatalError as error:
+        return PairResult(error=str(error))
+    except Exception as error:
+        logger.error("the runner crashed on %s / %s:\n%s", model, benchmark, traceback.format_exc())
+        return PairResult(error=f"the scoring run crashed: {type(error).__name__}: {error}")
+    return pair_result(report, model, benchmark)
+
+
+def pair_result(report: SubmissionReport, model: str, benchmark: str) -> PairResult:
+    """Read one model's result for `benchmark` out of a runner report."""
+    entry = next((item for item in report.models if item.get("identifier") == model), None)
+    if entry is None or not entry.get("ok", False):
+        messages = [f"{problem.code}: {problem.message}" for problem in report.errors]
+        error = (
+            "; ".join(messages[:MAX_ERROR_PROBLEMS]) or f"the runner returned no result for {model}"
+        )
+        return PairResult(error=error, details=entry)
+    if benchmark == MOCK_BENCHMARK:
+        return regions_result(entry)
+    return benchmark_result(entry, benchmark)
+
+
+def regions_result(entry: dict[str, Any]) -> PairResult:
+    """Average the per-region mock scores, the way Brain-Score averages its benchmarks."""
+    regions = entry.get("regions") or {}
+    values = {
+        field: [regions[name].get(field) for name in REGIONS if name in regions]
+        for field in ("raw", "ceiling", "ceiled")
+    }
+    means = {field: mean_of(items) for field, items in values.items()}
+    details = {
+        "regions": regions,
+        "layers": entry.get("layers"),
+        "seconds": entry.get("seconds"),
+        "device": entry.get("device"),
+    }
+    if means["ceiled"] is None:
+        return PairResult(error="the mock benchmark returned no region scores", details=details)
+    return PairResult(
+        raw=means["raw"], ceiling=means["ceiling"], ceiled=means["ceiled"], details=details
+    )
+
+
+def benchmark_result(entry: dict[str, Any], benchmark: str) -> PairResult:
+    score = entry.get("score") or (entry.get("benchmarks") or {}).get(benchmark)
+    if not isinstance(score, dict):
+        return PairResult(error=f"the runner returned no score for {benchmark}", details=entry)
+    return PairResult(
+        raw=finite(score.get("raw")),
+        ceiling=finite(score.get("ceiling")),
+        ceiled=finite(score.get("ceiled")),
+        error=score.get("error"),
+        details=entry,
+    )
+
+
+def mean_of(items: list[Any]) -> float | None:
+    numbers = [value for value in (finite(item) for item in items) if value is not None]
+    return statistics.fmean(numbers) if numbers else None
+
+
+def finite(value: Any) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
