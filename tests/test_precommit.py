@@ -98,6 +98,31 @@ def test_validate_files_rejects_broken(
     assert "syntax-error" in codes
 
 
+def test_validate_files_finds_duplicate_elsewhere(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", "copy-net"]) == 0
+    module = repository / "submissions/copy-net/models/base_models.py"
+    module.write_text(
+        module.read_text(encoding="utf-8").replace('["copy-net"]', '["good-net"]'),
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    exit_code = main(["validate-files", "--format", "json", "submissions/copy-net/setup.py"])
+
+    report = json.loads(capsys.readouterr().out)
+    duplicates = [
+        problem
+        for problem in report["submissions"][0]["problems"]
+        if problem["code"] == "duplicate-identifier"
+    ]
+    assert exit_code == 1
+    assert len(duplicates) == 1
+    assert "submissions/good-net" in duplicates[0]["message"]
+    assert duplicates[0]["file"] == "submissions/copy-net/models/base_models.py"
+
+
 def test_validate_files_ignores_other_files(
     repository: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

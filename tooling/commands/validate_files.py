@@ -1,7 +1,9 @@
 """`validate-files`: validate the submission folders that contain the given files.
 
 The pre-commit hook runs it with the names of the files a commit changes, relative to the
-repository's root, so that only the submissions the commit touches are validated.
+repository's root, so that only the submissions the commit touches are validated. Their
+model identifiers are still compared with those of every other submission, which costs
+one parse of each other submission's model modules.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ import argparse
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tooling.reports import add_format_option, emit
-from tooling.submissions import SUBMISSIONS_FOLDER
+from tooling.problems import Problem
+from tooling.reports import Report, add_format_option, emit
+from tooling.submissions import SUBMISSIONS_FOLDER, display_path, find_submissions
+
+if TYPE_CHECKING:
+    from tooling.validation.identifiers import ModelIdentifier
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="validate the submission folders that contain the given files (pre-commit)",
         description=(
             f"Validate each folder {SUBMISSIONS_FOLDER}/NAME that contains one of the given "
-            "files, as `validate` does; other files are ignored. Paths are relative to the "
+            "files, as `validate` does, and compare its model identifiers with those of every "
+            f"other folder in {SUBMISSIONS_FOLDER}/; other files are ignored. Paths are "
+            "relative to the "
             "current directory, which must be the repository's root (pre-commit runs hooks "
             "there). Exit status: 0 when no errors or no submission is touched, 1 when any "
             "error, 2 for a usage error."
@@ -48,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from tooling.validation import validate_paths
 
     report = validate_paths([str(folder) for folder in folders])
+    check_identifiers_of_others(report, folders)
     return emit(report, args.format, args.output)
 
 
@@ -66,3 +76,56 @@ def submission_folders(files: Iterable[str]) -> list[Path]:
         if folder.is_dir() and not folder.is_symlink():
             folders.add(folder)
     return sorted(folders)
+
+
+def check_identifiers_of_others(report: Report, folders: list[Path]) -> None:
+    """Add `duplicate-identifier` where a touched submission reuses another's identifier.
+
+    `validate_paths` compares only the folders it was given; this compares them with
+    every other folder in `submissions/`.
+    """
+    owners = identifiers_elsewhere(folders)
+    reports = {submission.submission: submission for submission in report.submissions}
+    for folder in folders:
+        for item in located_identifiers(folder):
+            if item.identifier not in owners:
+                continue
+            reports[display_path(folder)].add(
+                Problem(
+                    "duplicate-identifier",
+                    f"'{item.identifier}' is also the identifier of a model in "
+                    f"{owners[item.identifier]}; choose an identifier no other model has, "
+                    "for example with your lab's prefix",
+                    file=item.file,
+                    line=item.line,
+                )
+            )
+
+
+def identifiers_elsewhere(folders: list[Path]) -> dict[str, str]:
+    """Map each identifier of the untouched submissions to the folder that lists it."""
+    from tooling.validation.identifiers import read_model_identifiers
+
+    touched = {folder.resolve() for folder in folders}
+    owners: dict[str, str] = {}
+    for folder in find_submissions(SUBMISSIONS_FOLDER):
+        if folder.resolve() in touched:
+            continue
+        for identifier in read_model_identifiers(folder):
+            owners.setdefault(identifier, display_path(folder))
+    return owners
+
+
+def located_identifiers(folder: Path) -> list[ModelIdentifier]:
+    """Return the identifiers of one submission with the file and line that list them."""
+    from tooling.validation.identifiers import MODEL_MODULES, identifiers_in
+    from tooling.validation.sources import SourceFile, parse_source
+
+    found: list[ModelIdentifier] = []
+    for relative in MODEL_MODULES:
+        if not (folder / relative).is_file():
+            continue
+        source = parse_source(folder, relative)
+        if isinstance(source, SourceFile):
+            found += identifiers_in(source) or []
+    return found
