@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
 from tooling.changes import ChangeSet, find_changes
@@ -53,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "NUL bytes (for `xargs -0`), when the pull request is in scope"
         ),
     )
+    parser.add_argument(
+        "--pull-request-output",
+        metavar="FILE",
+        help=(
+            "write the pull request's number and head commit from the event payload to "
+            "FILE as JSON, for the report workflow"
+        ),
+    )
     add_format_option(parser)
     parser.set_defaults(run=run)
 
@@ -67,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     maintenance = args.maintenance_label in labels
     report = check_scope(change_set, maintenance)
 
+    if args.pull_request_output:
+        write_pull_request(args.pull_request_output, event, change_set.head)
     if report.ok and args.list_output:
         write_list(args.list_output, existing_submissions(change_set))
     return emit(report, args.format, args.output)
@@ -134,3 +145,10 @@ def write_list(path: str, folders: list[str]) -> None:
             b"".join(folder.encode("utf-8", "surrogateescape") + b"\0" for folder in folders)
         )
     logger.debug("wrote %d submission folders to %s", len(folders), path)
+
+
+def write_pull_request(path: str, event: dict, head: str) -> None:
+    number = (event.get("pull_request") or {}).get("number")
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump({"number": number, "head_sha": head}, file)
+        file.write("\n")
