@@ -6,7 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from tooling.errors import FatalError
 from tooling.submissions import find_submissions
+
+# What GitHub sends as `before` when a push creates the branch: there is no previous commit.
+NULL_COMMIT = "0" * 40
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,9 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "paths",
-        nargs="+",
+        nargs="*",
         metavar="PATH",
         help="a submission folder, or the submissions/ folder to package each submission",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="COMMIT",
+        help="package every submission that the commits from COMMIT to HEAD of the "
+        "repository in the current folder changed and did not delete",
     )
     parser.add_argument(
         "-o",
@@ -52,10 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tooling.packaging import build_package
 
-    packages = []
-    for path in args.paths:
-        for folder in find_submissions(path):
-            packages.append(build_package(folder, args.output, commit=args.commit))
+    if not args.paths and args.since is None:
+        raise FatalError("give a submission folder or --since COMMIT; see package --help")
+    folders = [folder for path in args.paths for folder in find_submissions(path)]
+    if args.since is not None:
+        folders += changed_submissions(Path.cwd(), args.since)
+    packages = [build_package(folder, args.output, commit=args.commit) for folder in folders]
 
     if args.format == "json":
         listing = [
@@ -72,3 +84,12 @@ def run(args: argparse.Namespace) -> int:
         for package in packages:
             print(f"{package.sha256}  {package.path}")
     return 0
+
+
+def changed_submissions(repository: Path, since: str) -> list[Path]:
+    """Return the submission folders changed from `since` to HEAD that still exist."""
+    from tooling.changes import find_changes
+
+    base = "HEAD^" if since == NULL_COMMIT else since
+    changes = find_changes(repository, base, "HEAD")
+    return [repository / folder for folder in changes.submissions if folder in changes.existing]

@@ -254,15 +254,20 @@ def regions_result(entry: dict[str, Any]) -> PairResult:
 
 
 def benchmark_result(entry: dict[str, Any], benchmark: str) -> PairResult:
-    score = entry.get("score") or (entry.get("benchmarks") or {}).get(benchmark)
-    if not isinstance(score, dict):
+    """Read a brainscore-vision benchmark's score, whose `score` is the ceiled value."""
+    score = entry.get("benchmark")
+    details = {
+        "layers": entry.get("layers"),
+        "seconds": entry.get("seconds"),
+        "device": entry.get("device"),
+    }
+    if not isinstance(score, dict) or finite(score.get("score")) is None:
         return PairResult(error=f"the runner returned no score for {benchmark}", details=entry)
     return PairResult(
         raw=finite(score.get("raw")),
         ceiling=finite(score.get("ceiling")),
-        ceiled=finite(score.get("ceiled")),
-        error=score.get("error"),
-        details=entry,
+        ceiled=finite(score.get("score")),
+        details=details,
     )
 
 

@@ -1,0 +1,335 @@
+"""Tests for the scoring worker: package checks, storage, resuming and scoring once.
+
+These use a small runner function in place of the mock-score runner, so they check the
+worker's own logic in milliseconds; tests/test_merge_e2e.py runs the real runner.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tooling.cli import main
+from tooling.errors import FatalError
+from tooling.packaging import MANIFEST_NAME, build_package
+from tooling.problems import Problem
+from tooling.reports import SubmissionReport
+from tooling.scoring.store import FAILED, SCORED, Store
+from tooling.scoring.unpack import check_package, extract_package
+from tooling.scoring.worker import WorkerSettings, pair_result, score_package
+
+BASE_MODELS = (
+    "def get_model_list():\n"
+    "    return ['net-a', 'net-b']\n\n\n"
+    "def get_model(name):\n"
+    "    raise NotImplementedError\n\n\n"
+    "def get_layers(name):\n"
+    "    return ['relu']\n\n\n"
+    "def get_bibtex(model_identifier):\n"
+    "    return ''\n"
+)
+
+
+def make_submission(folder: Path) -> Path:
+    files = {
+        "models/__init__.py": "",
+        "models/base_models.py": BASE_MODELS,
+        "setup.py": "from setuptools import setup\nsetup(name='pair')\n",
+    }
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(content)
+    return folder
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    folder = make_submission(tmp_path / "pair")
+    return build_package(folder, tmp_path / "packages", commit="c" * 40).path
+
+
+class FakeRunner:
+    """A runner that records its calls and returns a fixed mock score per model."""
+
+    def __init__(self, crash_on: tuple[str, str] | None = None) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.crash_on = crash_on
+
+    def __call__(self, folder: Path, display: str, **options: Any) -> SubmissionReport:
+        model = options["models"][0]
+        benchmark = options["benchmark"]
+        self.calls.append((model, benchmark))
+        if (model, benchmark) == self.crash_on:
+            # Stands in for the worker being killed: nothing after this point runs.
+            raise SystemExit("killed")
+        if benchmark != "mock":
+            problem = Problem("model-crashed", f"the benchmark {benchmark!r} could not be loaded")
+            return SubmissionReport(display, problems=[problem])
+        assert (folder / "models" / "base_models.py").is_file()
+        regions = {
+            region: {"layer": "relu", "raw": 0.4, "ceiling": 0.8, "ceiled": 0.5}
+            for region in ("V1", "V2", "V4", "IT")
+        }
+        entry = {"identifier": model, "kind": "base", "ok": True, "regions": regions}
+        return SubmissionReport(display, models=[entry])
+
+
+def settings_for(tmp_path: Path, runner: FakeRunner, *benchmarks: str) -> WorkerSettings:
+    store = Store(f"sqlite:///{tmp_path / 'scores.sqlite'}")
+    return WorkerSettings(
+        home=tmp_path / "home", store=store, benchmarks=benchmarks or ("mock",), runner=runner
+    )
+
+
+def write_zip(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in entries:
+            archive.writestr(info, data)
+    return path
+
+
+def manifest_for(root: str, files: dict[str, bytes]) -> bytes:
+    import hashlib
+
+    manifest = {
+        "format": 1,
+        "submission": root,
+        "models": ["net-a"],
+        "source_commit": None,
+        "tooling_version": "0",
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    return json.dumps(manifest).encode()
+
+
+def link_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = 0o120777 << 16
+    return info
+
+
+UNSAFE_PACKAGES = [
+    pytest.param([("../evil.py", b"x")], "'..' or '.' in a package entry", id="parent-entry"),
+    pytest.param(
+        [("pair/../../evil.py", b"x")], "'..' or '.' in a package entry", id="nested-parent-entry"
+    ),
+    pytest.param([("/tmp/evil.py", b"x")], "absolute path in the package", id="absolute"),
+    pytest.param([("C:/evil.py", b"x")], "absolute path in the package", id="drive"),
+    pytest.param([("pair\\..\\evil.py", b"x")], "unsafe entry name", id="backslash"),
+    pytest.param(
+        [(link_entry("pair/models/link"), b"/etc/passwd")],
+        "symbolic link in the package",
+        id="link",
+    ),
+    pytest.param([("pair/a.py", b"x"), ("other/b.py", b"y")], "one root folder", id="two-roots"),
+    pytest.param([("pair/a.py", b"x"), ("pair/a.py", b"y")], "duplicate entry", id="duplicate"),
+    pytest.param([("pair/a.py", b"x")], "missing manifest", id="no-manifest"),
+    pytest.param(
+        [("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", manifest_for("pair", {}))],
+        "do not match the manifest",
+        id="unlisted-file",
+    ),
+    pytest.param(
+        [
+            ("pair/a.py", b"x"),
+            (f"pair/{MANIFEST_NAME}", manifest_for("pair", {"a.py": b"changed"})),
+        ],
+        "sha256 mismatch for a.py",
+        id="wrong-file-hash",
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize(("entries", "message"), UNSAFE_PACKAGES)
+def test_score_rejects_unsafe_package(
+    tmp_path: Path, entries: list[Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_zip(tmp_path / "unsafe.zip", entries)
+    home = tmp_path / "home"
+    code = main(["score", str(path), "--home", str(home), "--no-notify"])
+    assert code == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "evil.py").exists()
+    assert not Path("/tmp/evil.py").exists() or Path("/tmp/evil.py").stat().st_size != 1
+
+
+def test_score_stores_rejected_package(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "unsafe.zip", [("../evil.py", b"x")])
+    runner = FakeRunner()
+    settings = settings_for(tmp_path, runner)
+    with pytest.raises(FatalError):
+        score_package(path, settings, {"author": "alice", "submission": "unsafe"})
+    from tooling.packaging import sha256_of_file
+
+    stored = settings.store.get_submission(sha256_of_file(path))
+    assert stored.status == FAILED
+    assert "package rejected" in stored.error
+    assert runner.calls == []
+
+
+def test_score_rejects_sha256_mismatch(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "score",
+            str(package),
+            "--home",
+            str(tmp_path / "home"),
+            "--sha256",
+            "0" * 64,
+            "--no-notify",
+        ]
+    )
+    assert code == 1
+    assert "sha256 mismatch" in capsys.readouterr().err
+
+
+def test_extract_package_files(package: Path, tmp_path: Path) -> None:
+    checked = check_package(package)
+    folder = extract_package(checked, tmp_path / "sandbox")
+    assert folder == tmp_path / "sandbox" / "pair"
+    assert (folder / "models" / "base_models.py").read_text() == BASE_MODELS
+    assert not (tmp_path / "sandbox" / ".pair.partial").exists()
+
+
+def test_score_stores_every_pair(package: Path, tmp_path: Path) -> None:
+    runner = FakeRunner()
+    settings = settings_for(tmp_path, runner, "mock", "NoSuchLab2099.IT-pls")
+    outcome = score_package(package, settings, {"author": "alice", "pull_request": 7})
+    rows = {(row.model, row.benchmark): row for row in settings.store.scores(outcome.key)}
+    assert outcome.status == SCORED
+    assert sorted(rows) == [
+        ("net-a", "NoSuchLab2099.IT-pls"),
+        ("net-a", "mock"),
+        ("net-b", "NoSuchLab2099.IT-pls"),
+        ("net-b", "mock"),
+    ]
+    assert rows["net-a", "mock"].ceiled == pytest.approx(0.5)
+    assert rows["net-a", "mock"].raw == pytest.approx(0.4)
+    assert rows["net-a", "mock"].ceiling == pytest.approx(0.8)
+    assert rows["net-a", "mock"].error is None
+    assert rows["net-a", "mock"].finished_at >= rows["net-a", "mock"].started_at
+    assert "could not be loaded" in rows["net-b", "NoSuchLab2099.IT-pls"].error
+    assert rows["net-b", "NoSuchLab2099.IT-pls"].ceiled is None
+
+
+def test_score_same_package_once(package: Path, tmp_path: Path) -> None:
+    runner = FakeRunner()
+    settings = settings_for(tmp_path, runner)
+    first = score_package(package, settings)
+    second = score_package(package, settings)
+    assert first.scored_now
+    assert not second.scored_now
+    assert second.status == SCORED
+    assert runner.calls == [("net-a", "mock"), ("net-b", "mock")]
+
+
+def test_score_resumes_after_crash(package: Path, tmp_path: Path) -> None:
+    crashing = FakeRunner(crash_on=("net-b", "mock"))
+    settings = settings_for(tmp_path, crashing)
+    with pytest.raises(SystemExit):
+        score_package(package, settings)
+    key = check_package(package).key
+    before = {row.model: row for row in settings.store.scores(key)}
+
+    resumed = FakeRunner()
+    settings.runner = resumed
+    outcome = score_package(package, settings)
+    after = {row.model: row for row in settings.store.scores(key)}
+    assert outcome.status == SCORED
+    assert resumed.calls == [("net-b", "mock")]
+    assert after["net-a"].started_at == before["net-a"].started_at
+    assert after["net-b"].finished_at is not None
+
+
+def test_score_every_pair_failed(package: Path, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, FakeRunner(), "NoSuchLab2099.IT-pls")
+    outcome = score_package(package, settings)
+    stored = settings.store.get_submission(outcome.key)
+    assert outcome.status == FAILED
+    assert stored.error == "every model failed on every benchmark"
+
+
+def test_score_database_url_option(package: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.sqlite'}"
+    settings = WorkerSettings(home=tmp_path / "home", store=Store(url), runner=FakeRunner())
+    outcome = score_package(package, settings)
+    with create_engine(url).connect() as connection:
+        count = connection.execute(
+            text("SELECT count(*) FROM scores WHERE key = :key"), {"key": outcome.key}
+        ).scalar_one()
+    assert count == 2
+
+
+@pytest.mark.parametrize(
+    ("entry", "benchmark", "expected"),
+    [
+        pytest.param(
+            {
+                "identifier": "m",
+                "kind": "base",
+                "ok": True,
+                "benchmark": {"score": 0.3, "raw": 0.2, "ceiling": 0.6},
+            },
+            "MajajHong2015public.IT-pls",
+            (0.2, 0.6, 0.3),
+            id="brainscore",
+        ),
+        pytest.param(
+            {
+                "identifier": "m",
+                "kind": "brain",
+                "ok": True,
+                "regions": {
+                    "V1": {"layer": None, "raw": 0.2, "ceiling": 0.5, "ceiled": 0.4},
+                    "IT": {"layer": None, "raw": 0.4, "ceiling": 0.7, "ceiled": 0.6},
+                },
+            },
+            "mock",
+            (0.3, 0.6, 0.5),
+            id="mock-regions",
+        ),
+    ],
+)
+def test_pair_result_reads_entry(
+    entry: dict[str, Any], benchmark: str, expected: tuple[float, float, float]
+) -> None:
+    result = pair_result(SubmissionReport("s", models=[entry]), "m", benchmark)
+    assert (result.raw, result.ceiling, result.ceiled) == pytest.approx(expected)
+    assert result.error is None
+
+
+def test_pair_result_failed_model() -> None:
+    entry = {"identifier": "m", "kind": "base", "ok": False}
+    problem = Problem("layer-not-found", "layer 'relu9' not found")
+    result = pair_result(SubmissionReport("s", [problem], [entry]), "m", "mock")
+    assert result.error == "layer-not-found: layer 'relu9' not found"
+    assert result.ceiled is None
+
+
+def test_spool_record_survives_rejection(tmp_path: Path, package: Path) -> None:
+    from tooling.scoring.spool import enqueue, pending_records
+
+    spool = tmp_path / "home" / "spool"
+    broken = write_zip(tmp_path / "broken.zip", [("../evil.py", b"x")])
+    from tooling.packaging import sha256_of_file
+
+    enqueue(broken, sha256_of_file(broken), {"author": "alice"}, spool)
+    assert len(pending_records(spool)) == 1
+    code = main(["score", "--spool", "--home", str(tmp_path / "home"), "--no-notify"])
+    assert code == 0
+    assert pending_records(spool) == []
+    assert len(list((spool / "failed").glob("*.json"))) == 1
+
+
+def test_score_requires_zip_or_spool(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score"]) == 1
+    assert "give either one ZIP or --spool" in capsys.readouterr().err
