@@ -127,7 +127,7 @@ def with_retries(what: str, attempt: Any, policy: RetryPolicy) -> Any:
                 ) from None
             wait = delays[number - 1]
             logger.warning(
-                "%s failed (attempt %d of %d): %s; retrying in %.1f s",
+                "%s failed (attempt %d of %d): %s; retrying in %.2f s",
                 what,
                 number,
                 policy.attempts,
