@@ -1,0 +1,425 @@
+"""The process that imports one submission and scores its models.
+
+The runner starts it as `python -m tooling.mockscore.child` in an empty scratch folder.
+It reports its phase as JSON lines to a status file, so that the runner can tell an
+import that hangs from a model that is slow, and writes its results after every model
+to a JSON file, so that the models scored before a crash or a timeout keep their
+results. Stdout belongs to the submission, whose prints land there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import importlib
+import inspect
+import json
+import logging
+import os
+import resource
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tooling.mockscore.legacy import install_legacy_aliases
+from tooling.problems import Problem
+
+logger = logging.getLogger("tooling.mockscore.child")
+
+MODULES = (("base", "models.base_models"), ("brain", "models.brain_models"))
+# Messages quote the user's exception; a long one is cut to keep the report readable.
+MAX_EXCEPTION_TEXT = 1500
+
+
+class StatusFile:
+    """The JSON-lines file through which the runner follows the child's phase."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (open for the process's life)
+
+    def write(self, phase: str, **details: Any) -> None:
+        self.file.write(json.dumps({"phase": phase, "time": time.time(), **details}) + "\n")
+        self.file.flush()
+
+
+class ResultsFile:
+    """The problems and model entries found so far, rewritten whole after each change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[dict[str, Any]] = []
+        self.models: list[dict[str, Any]] = []
+        self.save()
+
+    def add_problem(self, problem: Problem, model: str | None = None) -> None:
+        self.problems.append(
+            {
+                "code": problem.code,
+                "message": problem.message,
+                "file": problem.file,
+                "line": problem.line,
+                "column": problem.column,
+                "model": model,
+            }
+        )
+        self.save()
+
+    def add_model(self, entry: dict[str, Any]) -> None:
+        self.models.append(entry)
+        self.save()
+
+    def save(self) -> None:
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(json.dumps({"problems": self.problems, "models": self.models}))
+        os.replace(partial, self.path)
+
+
+class Context:
+    """What every step of the child needs: the submission folder and the two files."""
+
+    def __init__(self, folder: Path, status: StatusFile, results: ResultsFile) -> None:
+        self.folder = folder
+        self.status = status
+        self.results = results
+
+    def crash(self, code: str, call: str, error: BaseException, model: str | None = None) -> None:
+        self.results.add_problem(exception_problem(code, call, error, self.folder), model)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tooling.mockscore.child")
+    parser.add_argument("--folder", required=True, type=Path)
+    parser.add_argument("--status", required=True, type=Path)
+    parser.add_argument("--results", required=True, type=Path)
+    parser.add_argument("--device", choices=("cpu", "cuda"), required=True)
+    parser.add_argument("--model", action="append", dest="models")
+    parser.add_argument("--benchmark", default="mock")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    faulthandler.enable()
+    folder = args.folder.resolve()
+    context = Context(folder, StatusFile(args.status), ResultsFile(args.results))
+
+    context.status.write("starting")
+    prepare_interpreter(folder)
+    scorer = load_scorer(args.benchmark, context)
+    modules = import_submission(context)
+    plan = plan_models(modules, args.models, context)
+    context.status.write("scoring", models=[identifier for _, _, identifier in plan])
+
+    if scorer is not None:
+        for index, (kind, module, identifier) in enumerate(plan):
+            context.status.write("model", model=identifier, kind=kind, index=index)
+            entry = run_model(kind, module, identifier, scorer, args.device, context)
+            context.results.add_model(entry)
+    context.status.write("done")
+    return 0
+
+
+def prepare_interpreter(folder: Path) -> None:
+    """Make the submission importable as `models`, with the 2019 names aliased.
+
+    Bytecode is not written, so that importing leaves the submission folder unchanged.
+    """
+    from tooling.legacy import LEGACY_MODULES
+
+    sys.dont_write_bytecode = True
+    install_legacy_aliases(LEGACY_MODULES)
+    sys.path.insert(0, str(folder))
+
+
+def load_scorer(benchmark: str, context: Context) -> Scorer | None:
+    from tooling.mockscore import scorers
+
+    try:
+        return scorers.load(benchmark)
+    except Exception as error:
+        # NOTE: no problem code is specific to a benchmark that cannot be loaded (for
+        # example because its data cannot be fetched), so it is reported as a crash,
+        # with a message that says the submission is not at fault.
+        message = (
+            f"the benchmark {benchmark!r} could not be loaded, so no model was scored: "
+            f"{exception_text(error)}; this is a fault of the scoring environment, not of "
+            f"the submission"
+        )
+        context.results.add_problem(Problem("model-crashed", message))
+        return None
+
+
+Scorer = Callable[..., dict[str, Any]]
+
+
+def import_submission(context: Context) -> list[tuple[str, types.ModuleType]]:
+    """Import base_models and brain_models, whichever exist; report the ones that fail."""
+    modules = []
+    for kind, name in MODULES:
+        relative = name.replace(".", "/") + ".py"
+        if not (context.folder / relative).is_file():
+            continue
+        context.status.write("importing", module=name)
+        try:
+            modules.append((kind, importlib.import_module(name)))
+        except (Exception, SystemExit) as error:
+            if is_out_of_memory(error):
+                context.crash("out-of-memory", f"importing {name}", error)
+            else:
+                context.crash("import-failed", f"importing {name}", error)
+    return modules
+
+
+def plan_models(
+    modules: list[tuple[str, types.ModuleType]],
+    selected: Sequence[str] | None,
+    context: Context,
+) -> list[tuple[str, types.ModuleType, str]]:
+    """Return (kind, module, identifier) for every listed model, or the selected ones."""
+    plan = []
+    for kind, module in modules:
+        try:
+            identifiers = [str(identifier) for identifier in module.get_model_list()]
+        except (Exception, SystemExit) as error:
+            context.crash("model-crashed", f"{module_label(module)}.get_model_list()", error)
+            continue
+        for identifier in identifiers:
+            if selected is None or identifier in selected:
+                plan.append((kind, module, identifier))
+    return plan
+
+
+def run_model(
+    kind: str,
+    module: types.ModuleType,
+    identifier: str,
+    scorer: Scorer,
+    device: str,
+    context: Context,
+) -> dict[str, Any]:
+    """Load and score one model; return its entry, with its problems in the results."""
+    from tooling.mockscore import scorers
+
+    entry: dict[str, Any] = {"identifier": identifier, "kind": kind, "ok": True}
+    errors_before = count_errors(context.results)
+    started = time.perf_counter()
+    reset_peak_memory(device)
+    try:
+        loaded = load_model(kind, module, identifier, context)
+        if loaded is not None:
+            entry.update(scorer(kind, identifier, *loaded, status=context.status))
+    except scorers.ModelProblems as error:
+        for problem in error.problems:
+            context.results.add_problem(problem, identifier)
+        entry.update(getattr(error, "partial", None) or {})
+    except (Exception, SystemExit) as error:
+        code = "out-of-memory" if is_out_of_memory(error) else "model-crashed"
+        context.crash(code, f"scoring model {identifier!r}", error, identifier)
+
+    entry["seconds"] = round(time.perf_counter() - started, 3)
+    entry["peak_memory_mib"] = peak_memory_mib()
+    entry["device"] = device
+    if device == "cuda":
+        entry["peak_gpu_memory_mib"] = peak_gpu_memory_mib()
+    entry["ok"] = count_errors(context.results) == errors_before
+    return entry
+
+
+def load_model(
+    kind: str, module: types.ModuleType, identifier: str, context: Context
+) -> tuple[Any, list[str]] | None:
+    """Call get_model (and get_layers for a base model) and check what they return.
+
+    Returns None after reporting the problem when the model cannot be scored.
+    """
+    call = f"{module_label(module)}.get_model({identifier!r})"
+    try:
+        model = module.get_model(identifier)
+    except (Exception, SystemExit) as error:
+        code = "out-of-memory" if is_out_of_memory(error) else "model-crashed"
+        context.crash(code, call, error, identifier)
+        return None
+    if kind == "brain":
+        if not check_brain_model(model, call, module, identifier, context):
+            return None
+        return model, []
+
+    call = f"{module_label(module)}.get_layers({identifier!r})"
+    try:
+        layers = list(module.get_layers(identifier))
+    except (Exception, SystemExit) as error:
+        context.crash("model-crashed", call, error, identifier)
+        return None
+    check_identifier(model, call.replace("get_layers", "get_model"), module, identifier, context)
+    return model, layers
+
+
+def check_brain_model(
+    model: Any, call: str, module: types.ModuleType, identifier: str, context: Context
+) -> bool:
+    from brainscore_vision.model_interface import BrainModel
+
+    if isinstance(model, BrainModel):
+        check_identifier(model, call, module, identifier, context)
+        return True
+    message = (
+        f"{call} returns a {type(model).__name__}, which is not a "
+        f"brainscore_vision.model_interface.BrainModel; return a BrainModel (for example "
+        f"a ModelCommitment around the wrapper), or move the model to base_models.py"
+    )
+    file, line = definition_of(module.get_model, context.folder)
+    context.results.add_problem(Problem("wrong-model-type", message, file, line), identifier)
+    return False
+
+
+def check_identifier(
+    model: Any, call: str, module: types.ModuleType, identifier: str, context: Context
+) -> None:
+    """Report a model object that names itself differently from its listing."""
+    try:
+        own = model.identifier
+    except Exception:
+        return  # a model without an identifier property is not comparable
+    if not isinstance(own, str) or own == identifier:
+        return
+    message = (
+        f"{call} returns a model whose identifier is {own!r}, not {identifier!r}; "
+        f"pass the listed name as the identifier, for example "
+        f"PytorchWrapper(identifier=name, ...)"
+    )
+    file, line = definition_of(module.get_model, context.folder)
+    context.results.add_problem(Problem("identifier-mismatch", message, file, line), identifier)
+
+
+def count_errors(results: ResultsFile) -> int:
+    return sum(1 for problem in results.problems if Problem(problem["code"], "").is_error)
+
+
+def module_label(module: types.ModuleType) -> str:
+    return module.__name__.rpartition(".")[2]
+
+
+def definition_of(function: Any, folder: Path) -> tuple[str | None, int | None]:
+    """Return the file (relative to the submission) and line where `function` is defined."""
+    try:
+        path = Path(inspect.getsourcefile(function) or "")
+        line = inspect.getsourcelines(function)[1]
+    except (OSError, TypeError):
+        return None, None
+    relative = relative_to_folder(path, folder)
+    return (relative, line) if relative is not None else (None, None)
+
+
+def relative_to_folder(path: Path, folder: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(folder).as_posix()
+    except (OSError, ValueError):
+        return None
+
+
+def exception_problem(code: str, call: str, error: BaseException, folder: Path) -> Problem:
+    """Build a problem that points at the submission's own frame of the traceback.
+
+    The deepest frame in a file of the submission is the place to fix, even when the
+    exception is raised deeper, inside torch or brainscore_vision. Without such a frame
+    the message names the deepest frame instead.
+    """
+    file, line = user_frame(error, folder)
+    message = f"{call} raised {exception_text(error)}"
+    if file is None:
+        library_frame = deepest_frame(error)
+        if library_frame is not None:
+            message += f" (in {library_frame.filename}:{library_frame.lineno})"
+    return Problem(code, message, file, line)
+
+
+def exception_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if len(text) > MAX_EXCEPTION_TEXT:
+        text = text[:MAX_EXCEPTION_TEXT] + " [...]"
+    return text
+
+
+def user_frame(error: BaseException, folder: Path) -> tuple[str | None, int | None]:
+    if isinstance(error, SyntaxError) and error.filename:
+        relative = relative_to_folder(Path(error.filename), folder)
+        if relative is not None:
+            return relative, error.lineno
+    for link in exception_chain(error):
+        for frame in reversed(traceback.extract_tb(link.__traceback__)):
+            relative = relative_to_folder(Path(frame.filename), folder)
+            if relative is not None:
+                return relative, frame.lineno
+    return None, None
+
+
+def deepest_frame(error: BaseException) -> traceback.FrameSummary | None:
+    frames = traceback.extract_tb(error.__traceback__)
+    return frames[-1] if frames else None
+
+
+def exception_chain(error: BaseException) -> list[BaseException]:
+    """Return the exception and the ones it was raised from or during, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Tell whether `error` reports exhausted CPU or GPU memory."""
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
+
+
+def reset_peak_memory(device: str) -> None:
+    """Reset the process's peak resident memory, so that each model gets its own peak.
+
+    Linux resets the peak (VmHWM) when 5 is written to /proc/self/clear_refs. Where that
+    is not allowed, the peak stays the process's peak so far, which includes the models
+    scored before.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")
+    except OSError:
+        pass
+    if device == "cuda":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_memory_mib() -> float:
+    try:
+        with open("/proc/self/status") as file:
+            for line in file:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return round(maxrss / divisor, 1)
+
+
+def peak_gpu_memory_mib() -> float:
+    import torch
+
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,443 @@
+"""Run one submission's models in an isolated child process and collect a report.
+
+Each submission gets its own process, started in a new session with an empty scratch
+folder as its working directory, in the tooling's environment plus an overlay with the
+requirements that environment lacks. A wall-clock timeout kills the whole process tree.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from tooling.errors import FatalError
+from tooling.mockscore import forecast as forecasting
+from tooling.mockscore.environment import (
+    InstallFailed,
+    default_cache_dir,
+    format_requirements,
+    prepare_environment,
+)
+from tooling.mockscore.progress import Progress, SilentProgress
+from tooling.problems import Problem
+from tooling.reports import SubmissionReport
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_TIMEOUT = 1800.0
+# How often the runner reads the status file and checks the clock, in seconds.
+POLL_INTERVAL = 0.2
+STDERR_TAIL_LINES = 15
+
+
+@dataclasses.dataclass
+class ChildOutcome:
+    """How the child process ended and what it wrote."""
+
+    returncode: int
+    timed_out: bool
+    last_status: dict[str, Any]
+    results: dict[str, Any]
+    peak_memory_mib: float
+    stderr_tail: str
+
+    @property
+    def killed_by(self) -> int | None:
+        return -self.returncode if self.returncode < 0 else None
+
+
+def resolve_device(device: str) -> str:
+    """Return "cpu" or "cuda" for a --device choice; "auto" takes CUDA when present."""
+    if device not in DEVICES:
+        raise FatalError(f"unknown device, {device!r}; use one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return "cpu"
+    available = cuda_available()
+    if device == "cuda" and not available:
+        raise FatalError(
+            "no CUDA device is available, for --device cuda; run with --device cpu, or on "
+            "a machine where torch.cuda.is_available() is true"
+        )
+    return "cuda" if available else "cpu"
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError as error:
+        raise FatalError(
+            "torch is not installed, which the mock score needs; install the tooling with "
+            "`pip install -e '.[score]'`"
+        ) from error
+    return bool(torch.cuda.is_available())
+
+
+def run_submissions(
+    folders: Sequence[tuple[Path, str]],
+    *,
+    timeout: float,
+    device: str = "auto",
+    jobs: int = 1,
+    progress: Progress | None = None,
+    **options: Any,
+) -> list[SubmissionReport]:
+    """Run `run_submission` on each (folder, display) pair, `jobs` at a time."""
+    if not folders:
+        return []
+    device = resolve_device(device)
+    progress = progress or SilentProgress()
+
+    def run_one(item: tuple[Path, str]) -> SubmissionReport:
+        folder, display = item
+        return run_submission(
+            folder, display, timeout=timeout, device=device, progress=progress, **options
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
+        return list(executor.map(run_one, folders))
+
+
+def run_submission(
+    folder: Path,
+    display: str,
+    *,
+    timeout: float,
+    device: str = "auto",
+    models: Sequence[str] | None = None,
+    benchmark: str = "mock",
+    cache_dir: Path | None = None,
+    limits: forecasting.Limits | None = None,
+    progress: Progress | None = None,
+) -> SubmissionReport:
+    """Score the models of the submission in `folder` and return its report.
+
+    `timeout` (seconds, wall clock) applies to the child process, and separately to the
+    installation of missing requirements. `models` limits the run to these identifiers.
+    `benchmark` is "mock" or a brainscore-vision benchmark identifier.
+    """
+    report = SubmissionReport(display)
+    device = resolve_device(device)
+    progress = progress or SilentProgress()
+    progress.start(display)
+    try:
+        environment = prepare_submission_environment(folder, cache_dir, timeout, report)
+        if environment is None:
+            return report
+        outcome = run_child(
+            folder, display, environment, timeout=timeout, device=device, models=models,
+            benchmark=benchmark, progress=progress,
+        )  # fmt: skip
+        collect_results(report, outcome, timeout)
+        add_forecasts(report, limits or forecasting.Limits())
+        return report
+    finally:
+        progress.finish(display, report)
+
+
+def prepare_submission_environment(
+    folder: Path, cache_dir: Path | None, timeout: float, report: SubmissionReport
+) -> Any:
+    """Return the submission's environment; None after reporting install-failed."""
+    from tooling.validation.requirements import is_provided_requirement, read_requirements
+
+    texts = [text for text in read_requirements(folder) if not is_provided_requirement(text)]
+    requirements = []
+    for text in texts:
+        try:
+            requirements.append(Requirement(text))
+        except InvalidRequirement as error:
+            message = f"{text!r} is not a valid requirement, so it cannot be installed: {error}"
+            report.add(Problem("install-failed", message))
+            return None
+    try:
+        return prepare_environment(requirements, cache_dir or default_cache_dir(), timeout)
+    except InstallFailed as error:
+        message = f"pip failed to install {format_requirements(requirements)}:\n{error}"
+        report.add(Problem("install-failed", message))
+        return None
+
+
+def run_child(
+    folder: Path,
+    display: str,
+    environment: Any,
+    *,
+    timeout: float,
+    device: str,
+    models: Sequence[str] | None,
+    benchmark: str,
+    progress: Progress,
+) -> ChildOutcome:
+    with tempfile.TemporaryDirectory(prefix="brainscore-mock-score-") as temporary:
+        control = Path(temporary) / "control"
+        scratch = Path(temporary) / "scratch"
+        control.mkdir()
+        scratch.mkdir()
+        command = child_command(environment.python, folder, control, device, models, benchmark)
+        with (
+            open(control / "stdout.log", "wb") as stdout,
+            open(control / "stderr.log", "wb") as stderr,
+        ):
+            process = subprocess.Popen(
+                command,
+                cwd=scratch,
+                env=child_environment(device),
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+            returncode, timed_out, peak, last_status = supervise(
+                process, control / "status.jsonl", timeout, display, progress
+            )
+        return ChildOutcome(
+            returncode=returncode,
+            timed_out=timed_out,
+            last_status=last_status,
+            results=read_results(control / "results.json"),
+            peak_memory_mib=peak,
+            stderr_tail=tail(control / "stderr.log"),
+        )
+
+
+def child_command(
+    python: str,
+    folder: Path,
+    control: Path,
+    device: str,
+    models: Sequence[str] | None,
+    benchmark: str,
+) -> list[str]:
+    command = [
+        python, "-m", "tooling.mockscore.child",
+        "--folder", str(folder.resolve()),
+        "--status", str(control / "status.jsonl"),
+        "--results", str(control / "results.json"),
+        "--device", device,
+        "--benchmark", benchmark,
+    ]  # fmt: skip
+    for identifier in models or ():
+        command.extend(["--model", identifier])
+    return command
+
+
+def child_environment(device: str) -> dict[str, str]:
+    """Return the child's environment: ours, offline settings, no bytecode, the device."""
+    from tooling.mockscore.benchmark import offline_environment
+
+    environment = dict(os.environ)
+    environment.update(offline_environment())
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    environment["PYTHONPATH"] = os.pathsep.join(tooling_path_entries(environment))
+    if device == "cpu":
+        environment["CUDA_VISIBLE_DEVICES"] = ""
+    return environment
+
+
+def tooling_path_entries(environment: dict[str, str]) -> list[str]:
+    """Return PYTHONPATH with the folder holding the `tooling` package added at its end.
+
+    The child imports `tooling.mockscore.child` from its scratch folder, which finds the
+    package through an install or, for a source checkout, through this entry.
+    """
+    import tooling
+
+    root = str(Path(tooling.__file__).resolve().parent.parent)
+    entries = [entry for entry in environment.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    if root not in entries and not is_site_packages(root):
+        entries.append(root)
+    return entries
+
+
+def is_site_packages(path: str) -> bool:
+    import site
+
+    return path in site.getsitepackages()
+
+
+def supervise(
+    process: subprocess.Popen, status_path: Path, timeout: float, display: str,
+    progress: Progress,
+) -> tuple[int, bool, float, dict[str, Any]]:  # fmt: skip
+    """Wait for the child, following its status file; kill its tree at the deadline.
+
+    Returns the exit code (negative for a signal), whether it timed out, its peak
+    resident memory in MiB and its last status.
+    """
+    deadline = time.monotonic() + timeout
+    reader = StatusReader(status_path)
+    timed_out = False
+    while True:
+        pid, wait_status, usage = os.wait4(process.pid, os.WNOHANG)
+        for event in reader.read_new():
+            progress.update(display, event)
+        if pid:
+            break
+        if not timed_out and time.monotonic() > deadline:
+            timed_out = True
+            logger.debug("%s: timed out after %g s, killing the process tree", display, timeout)
+            kill_tree(process.pid)
+        time.sleep(POLL_INTERVAL)
+    for event in reader.read_new():
+        progress.update(display, event)
+    process.returncode = os.waitstatus_to_exitcode(wait_status)
+    return process.returncode, timed_out, maxrss_mib(usage.ru_maxrss), reader.last
+
+
+def kill_tree(pid: int) -> None:
+    """Kill the child's process group and any descendant that left it."""
+    descendants = []
+    try:
+        import psutil
+
+        descendants = psutil.Process(pid).children(recursive=True)
+    except Exception:  # psutil missing, or the child exited meanwhile
+        logger.debug("could not list the descendants of process %d", pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    for descendant in descendants:
+        try:
+            descendant.kill()
+        except Exception:
+            logger.debug("descendant %d exited before it was killed", descendant.pid)
+
+
+def maxrss_mib(maxrss: int) -> float:
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return round(maxrss / divisor, 1)
+
+
+class StatusReader:
+    """Reads the JSON lines the child appends to its status file, as they come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.last: dict[str, Any] = {}
+        self.models: list[str] = []
+
+    def read_new(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(self.offset)
+                data = file.read()
+        except FileNotFoundError:
+            return []
+        complete = data.rpartition(b"\n")[0]
+        if not complete:
+            return []
+        self.offset += len(complete) + 1
+        events = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        for event in events:
+            if event["phase"] == "scoring":
+                self.models = event["models"]
+            if event["phase"] != "progress":
+                self.last = event
+        return events
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"problems": [], "models": []}
+
+
+def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def collect_results(report: SubmissionReport, outcome: ChildOutcome, timeout: float) -> None:
+    """Add the child's problems and models to `report`, then how the child ended."""
+    for item in outcome.results["problems"]:
+        report.add(
+            Problem(item["code"], item["message"], item["file"], item["line"], item["column"])
+        )
+    report.models.extend(outcome.results["models"])
+
+    problem = ending_problem(outcome, timeout)
+    if problem is None:
+        return
+    report.add(problem)
+    model = outcome.last_status.get("model")
+    if outcome.last_status.get("phase") in ("model", "progress") and model is not None:
+        mark_interrupted_model(report, model, outcome)
+
+
+def ending_problem(outcome: ChildOutcome, timeout: float) -> Problem | None:
+    """Return the problem that the way the child ended shows, or None for a clean end."""
+    phase = outcome.last_status.get("phase")
+    where = describe_phase(outcome.last_status)
+    if outcome.timed_out:
+        code = "import-timeout" if phase == "importing" else "timeout"
+        return Problem(code, f"timed out after {timeout:g} s {where}; the process was killed")
+    if outcome.killed_by == signal.SIGKILL:
+        return Problem(
+            "out-of-memory",
+            f"the process was killed by SIGKILL {where}, at a peak of "
+            f"{outcome.peak_memory_mib:g} MiB resident memory, most likely by the kernel's "
+            f"out-of-memory killer",
+        )
+    if outcome.returncode == 0 and phase == "done":
+        return None
+    code = "import-failed" if phase in ("starting", "importing") else "model-crashed"
+    ended = (
+        f"was killed by signal {signal.Signals(outcome.killed_by).name}"
+        if outcome.killed_by
+        else f"exited with status {outcome.returncode}"
+    )
+    message = f"the process {ended} {where}"
+    if outcome.stderr_tail:
+        message += f"; the end of its error output:\n{outcome.stderr_tail}"
+    return Problem(code, message)
+
+
+def describe_phase(status: dict[str, Any]) -> str:
+    phase = status.get("phase")
+    if phase == "importing":
+        return f"while importing {status.get('module', 'the submission')}"
+    if phase in ("model", "progress"):
+        return f"while scoring model {status.get('model')!r}"
+    if phase == "scoring":
+        return "after importing the submission"
+    return "while starting the mock score"
+
+
+def mark_interrupted_model(report: SubmissionReport, model: str, outcome: ChildOutcome) -> None:
+    """Add a failed entry for the model the child was scoring when it ended."""
+    if any(entry["identifier"] == model for entry in report.models):
+        return
+    entry: dict[str, Any] = {
+        "identifier": model,
+        "kind": outcome.last_status.get("kind", "base"),
+        "ok": False,
+        "peak_memory_mib": outcome.peak_memory_mib,
+    }
+    report.models.append(entry)
+
+
+def add_forecasts(report: SubmissionReport, limits: forecasting.Limits) -> None:
+    for entry in report.models:
+        forecast = forecasting.forecast(entry, limits)
+        if forecast is not None:
+            entry["forecast"] = forecast
