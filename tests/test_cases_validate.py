@@ -13,8 +13,7 @@ CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 
 
 def load_cases() -> list:
-    if not (CASES / "expected.json").is_file():
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason=f"no {CASES}"))]
+    # A missing cases folder fails collection: a silent skip would hide every case.
     expected = json.loads((CASES / "expected.json").read_text())
     return [pytest.param(name, item, id=name) for name, item in sorted(expected.items())]
 
