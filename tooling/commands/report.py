@@ -166,10 +166,11 @@ def read_artifacts(paths: list[str], section: str) -> tuple[list[Report], dict[s
             ) from None
         report = Report.from_dict(data)
         if report.command not in SECTION_COMMANDS[section]:
-            raise FatalError(
-                f"unexpected report, {path}: a {report.command} report in the "
-                f"{section} check; pass the {section} run's artifacts"
+            # mock-score.yml runs validate.yml too, so its artifacts hold both reports.
+            logger.info(
+                "skipped %s: a %s report, not part of the %s check", path, report.command, section
             )
+            continue
         reports.append(report)
     return reports, context
 
