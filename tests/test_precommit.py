@@ -318,6 +318,53 @@ def test_repository_hook_skips_other_files(tmp_path: Path, git_environment: dict
     assert re.search(r"validate changed submissions\.+\(no files to check\)Skipped", output)
 
 
+WORKFLOW = """\
+name: greet
+on: pull_request
+permissions: {}
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo RUN
+"""
+
+
+@pytest.mark.parametrize(
+    ("workflow", "finding"),
+    [
+        pytest.param(
+            WORKFLOW.replace("RUN", '"${{ github.event.pull_request.title }}"'),
+            "template-injection",
+            id="zizmor",
+        ),
+        pytest.param(
+            WORKFLOW.replace("    runs-on: ubuntu-latest\n", ""),
+            "'runs-on' is a required property",
+            id="schema",
+        ),
+    ],
+)
+@pytest.mark.slow
+def test_repository_hooks_check_workflows(
+    tmp_path: Path, git_environment: dict[str, str], workflow: str, finding: str
+) -> None:
+    clone = tmp_path / "clone"
+    snapshot_tooling(clone, git_environment)
+    run_checked(clone, git_environment, sys.executable, "-m", "pre_commit", "install")
+    path = clone / ".github/workflows/greet.yml"
+    path.parent.mkdir(parents=True)
+
+    path.write_text(workflow, encoding="utf-8")
+    rejected_status, rejected_output = commit(clone, git_environment, "Add a broken workflow")
+    path.write_text(WORKFLOW.replace("RUN", "hello"), encoding="utf-8")
+    accepted_status, accepted_output = commit(clone, git_environment, "Add a workflow")
+
+    assert rejected_status == 1
+    assert finding in rejected_output
+    assert accepted_status == 0, accepted_output
+
+
 def write_project_config(project: Path, hook_repository: Path, revision: str) -> None:
     config = {
         "repos": [
