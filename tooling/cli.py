@@ -13,8 +13,20 @@ from tooling import __version__
 from tooling.errors import FatalError
 
 # Module names under tooling.commands, in the order `--help` lists them.
-COMMANDS = ("validate", "validate_files", "check", "mock_score", "new", "changed", "scope",
-            "report", "package", "trigger", "score", "notify")
+COMMANDS = (
+    "validate",
+    "validate_files",
+    "check",
+    "mock_score",
+    "new",
+    "changed",
+    "scope",
+    "report",
+    "package",
+    "trigger",
+    "score",
+    "notify",
+)
 
 EXIT_ERROR = 1
 EXIT_CRASH = 3
