@@ -7,6 +7,7 @@ worker's own logic in milliseconds; tests/test_merge_e2e.py runs the real runner
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ class FakeRunner:
         model = options["models"][0]
         benchmark = options["benchmark"]
         self.calls.append((model, benchmark))
+        self.secrets_seen = [name for name in os.environ if "TOKEN" in name]
+        self.environment_names = set(os.environ)
         if (model, benchmark) == self.crash_on:
             # Stands in for the worker being killed: nothing after this point runs.
             raise SystemExit("killed")
@@ -333,3 +336,35 @@ def test_spool_record_survives_rejection(tmp_path: Path, package: Path) -> None:
 def test_score_requires_zip_or_spool(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score"]) == 1
     assert "give either one ZIP or --spool" in capsys.readouterr().err
+
+
+def test_runner_sees_no_credentials(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "not-a-secret")
+    monkeypatch.setenv("BRAINSCORE_SMTP_PASSWORD", "not-a-secret")
+    runner = FakeRunner()
+    score_package(package, settings_for(tmp_path, runner))
+    assert runner.secrets_seen == []
+    assert "BRAINSCORE_SMTP_PASSWORD" not in runner.environment_names
+    assert os.environ["GITHUB_TOKEN"] == "not-a-secret"
+
+
+@pytest.mark.slow
+def test_score_empty_pr_parameter(package: Path, tmp_path: Path) -> None:
+    code = main(
+        [
+            "score",
+            str(package),
+            "--home",
+            str(tmp_path / "home"),
+            "--pr",
+            "",
+            "--no-notify",
+            "--benchmark",
+            "NoSuchLab2099.IT-pls",
+        ]
+    )
+    store = Store(f"sqlite:///{tmp_path / 'home' / 'scores.sqlite'}")
+    assert code == 1
+    assert store.get_submission(check_package(package).key).pull_request is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from tooling.errors import FatalError
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.keys and not args.pending:
         raise FatalError("give a KEY or --pending; see notify --help")
     home = args.home or scoring_home()
-    store = Store(args.database or default_database_url(home))
+    url = args.database or os.environ.get("BRAINSCORE_DATABASE_URL") or default_database_url(home)
+    store = Store(url)
     settings = MailSettings.from_environment(home)
     keys = list(dict.fromkeys([*args.keys, *(store.pending_deliveries() if args.pending else [])]))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: mock)",
     )
     parser.add_argument("--sha256", metavar="HEX", help="the sha256 the trigger sent")
-    parser.add_argument("--pr", type=int, metavar="N", help="the merged pull request's number")
+    parser.add_argument(
+        "--pr",
+        type=optional_number,
+        metavar="N",
+        help="the merged pull request's number (an empty value means none)",
+    )
     parser.add_argument("--commit", metavar="SHA", help="the merge commit")
     parser.add_argument("--author", metavar="LOGIN", help="the pull request author's login")
     parser.add_argument("--repository", metavar="OWNER/NAME", help="the public repository")
@@ -81,6 +87,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def optional_number(text: str) -> int | None:
+    """Parse a pull request number; engines pass an empty parameter when there is none."""
+    if not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"invalid pull request number {text!r}")
+    return int(text)
+
+
 def build_settings(args: argparse.Namespace) -> Any:
     from tooling.scoring.spool import scoring_home
     from tooling.scoring.store import Store, default_database_url
@@ -88,7 +103,8 @@ def build_settings(args: argparse.Namespace) -> Any:
 
     home = args.home or scoring_home()
     home.mkdir(parents=True, exist_ok=True)
-    store = Store(args.database or default_database_url(home))
+    url = args.database or os.environ.get("BRAINSCORE_DATABASE_URL") or default_database_url(home)
+    store = Store(url)
     benchmarks = tuple(dict.fromkeys(args.benchmarks or [MOCK_BENCHMARK]))
     return WorkerSettings(
         home=home, store=store, benchmarks=benchmarks, timeout=args.timeout, device=args.device

@@ -13,6 +13,7 @@ import dataclasses
 import fcntl
 import logging
 import math
+import os
 import statistics
 import traceback
 from collections.abc import Callable, Iterator
@@ -30,6 +31,11 @@ MOCK_BENCHMARK = "mock"
 DEFAULT_TIMEOUT = 3600.0
 REGIONS = ("V1", "V2", "V4", "IT")
 MAX_ERROR_PROBLEMS = 5
+
+# Environment variables that hold credentials. The runner's child process inherits the
+# worker's environment, so these are removed while submission code runs.
+SECRET_NAME_PARTS = ("TOKEN", "PASSWORD", "SECRET", "CREDENTIAL", "API_KEY")
+SECRET_VARIABLES = frozenset({"BRAINSCORE_DATABASE_URL", "BRAINSCORE_SMTP_USER", "JENKINS_USER"})
 
 Runner = Callable[..., SubmissionReport]
 
@@ -108,6 +114,26 @@ def package_log(settings: WorkerSettings, key: str) -> Iterator[None]:
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
+
+
+def is_secret_variable(name: str) -> bool:
+    upper = name.upper()
+    return upper in SECRET_VARIABLES or any(part in upper for part in SECRET_NAME_PARTS)
+
+
+@contextlib.contextmanager
+def without_secrets() -> Iterator[None]:
+    """Remove credentials from os.environ for the duration, and put them back after.
+
+    NOTE: this keeps credentials out of the child's environment only. A child running as
+    the same user can still read the worker's /proc/<pid>/environ, so the worker should
+    run in a container or VM that holds no other secrets.
+    """
+    removed = {name: os.environ.pop(name) for name in list(os.environ) if is_secret_variable(name)}
+    try:
+        yield
+    finally:
+        os.environ.update(removed)
 
 
 def score_package(
@@ -202,14 +228,15 @@ def run_pair(
     """Run one model on one benchmark in its own subprocess and return its result."""
     runner = settings.runner or default_runner()
     try:
-        report = runner(
-            folder,
-            display,
-            timeout=settings.timeout,
-            device=settings.device,
-            models=[model],
-            benchmark=benchmark,
-        )
+        with without_secrets():
+            report = runner(
+                folder,
+                display,
+                timeout=settings.timeout,
+                device=settings.device,
+                models=[model],
+                benchmark=benchmark,
+            )
     except FatalError as error:
         return PairResult(error=str(error))
     except Exception as error:
