@@ -96,17 +96,12 @@ def _not_found(layer: str, names: Sequence[str], reason: str) -> Problem:
     )
 
 
-def check_layer_names(activations_model: object, layers: Sequence[str]) -> list[Problem]:
-    """Return a layer-not-found problem for every layer the PyTorch network does not have."""
-    names = module_names(activations_model)
+def missing_layers(names: Sequence[str] | None, layers: Sequence[str]) -> list[str]:
+    """Return the layers that are not among the network's module `names` (None: unknown)."""
     if names is None:
         return []
     known = set(names) | {"logits"}
-    return [
-        _not_found(layer, names, "is not a module of the network")
-        for layer in layers
-        if layer not in known
-    ]
+    return [layer for layer in layers if layer not in known]
 
 
 def extract(
@@ -149,19 +144,27 @@ def _extract_packaged(
     return Extraction(layers=collected, images=len(stimulus_set), seconds=seconds)
 
 
-def check_activations(
-    extraction: Extraction, layers: Sequence[str], names: Sequence[str] | None
+def layer_problems(
+    layers: Sequence[str],
+    names: Sequence[str] | None,
+    missing: Sequence[str],
+    extraction: Extraction | None,
 ) -> list[Problem]:
-    """Return one problem per requested layer whose activations cannot be scored."""
-    by_layer = {activations.layer: activations for activations in extraction.layers}
+    """Return one problem per requested layer that cannot be scored, in the layers' order.
+
+    `missing` are the layers left out of the extraction because the network lacks them.
+    """
+    by_layer = {item.layer: item for item in extraction.layers} if extraction else {}
     problems = []
     for layer in layers:
-        if layer not in by_layer:
-            problems.append(
-                _not_found(layer, names or [], "gave no output: the forward pass does not call it")
+        if layer in missing:
+            problem = _not_found(layer, names or [], "is not a module of the network")
+        elif layer not in by_layer:
+            problem = _not_found(
+                layer, names or [], "gave no output: the forward pass does not call it"
             )
-            continue
-        problem = check_values(f"layer {layer!r}", by_layer[layer].values, BASE_MODELS_FILE)
+        else:
+            problem = check_values(f"layer {layer!r}", by_layer[layer].values, BASE_MODELS_FILE)
         if problem is not None:
             problems.append(problem)
     return problems

@@ -92,15 +92,19 @@ def score_base_model(
 
     report = progress or _log_progress
     layers = list(layers)
+    if not layers:
+        raise ValueError(f"get_layers({identifier!r}) returned no layers; list at least one")
     stimulus_set = neural.load_stimulus_set()
-    problems = extraction_module.check_layer_names(activations_model, layers)
-    if problems:
-        raise ModelProblems(problems)
-
-    report(f"activations of {len(layers)} layers on {len(stimulus_set)} images")
-    extraction = extraction_module.extract(activations_model, layers, stimulus_set)
+    # Layers the network lacks are left out of the pass so that the problems of the
+    # others are found in the same run.
     names = extraction_module.module_names(activations_model)
-    problems = extraction_module.check_activations(extraction, layers, names)
+    missing = extraction_module.missing_layers(names, layers)
+    present = [layer for layer in layers if layer not in missing]
+    extraction = None
+    if present:
+        report(f"activations of {len(present)} layers on {len(stimulus_set)} images")
+        extraction = extraction_module.extract(activations_model, present, stimulus_set)
+    problems = extraction_module.layer_problems(layers, names, missing, extraction)
     if problems:
         raise ModelProblems(problems)
 
