@@ -101,16 +101,32 @@ def render_section_body(run: Run, reports: list[Report]) -> list[str]:
         ]
     passed = all(report.ok for report in reports) and run.conclusion == "success"
     lines = [f"{title}: {'passed' if passed else 'failed'}{run_link(run)}", ""]
-    submissions = [item for report in reports for item in report.submissions]
+    submissions = merge_submissions(reports)
     lines += render_submission_table(submissions)
     for submission in submissions:
         if submission.problems:
             lines += ["", *render_problems(submission)]
+    if run.section != "mock-score":
+        return lines
     for submission in submissions:
         for model in submission.models:
             if isinstance(model, dict):
                 lines += ["", *render_model(model)]
     return lines
+
+
+def merge_submissions(reports: list[Report]) -> list[SubmissionReport]:
+    """Return one entry per submission folder across reports, in first-seen order.
+
+    The scope guard and validation each report on the same folder in one run.
+    """
+    merged: dict[str, SubmissionReport] = {}
+    for report in reports:
+        for item in report.submissions:
+            entry = merged.setdefault(item.submission, SubmissionReport(item.submission))
+            entry.problems += item.problems
+            entry.models += item.models
+    return list(merged.values())
 
 
 def render_submission_table(submissions: list[SubmissionReport]) -> list[str]:
@@ -184,9 +200,8 @@ def render_facts(model: dict[str, Any]) -> list[str]:
     rows.append(("device", device if device in ("cpu", "cuda") else "-"))
     rows.append(("behavioural readout", render_behaviour(model.get("behaviour"))))
     rows += render_forecast(model.get("forecast"))
-    lines = ["| | |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in rows if value != "-"]
-    return lines
+    known = [f"| {name} | {value} |" for name, value in rows if value != "-"]
+    return ["| | |", "|---|---|", *known] if known else []
 
 
 def render_behaviour(behaviour: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from tooling.changes import ChangeSet, find_changes
 from tooling.commands.changed import add_range_options
@@ -72,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     head = args.head or event_sha(event, "head")
     labels = set(args.labels) if args.labels is not None else event_labels(event)
 
+    for path in (args.output, args.list_output, args.pull_request_output):
+        if path:
+            # The first step of a check job creates the reports folder for all of them.
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     change_set = find_changes(args.repository, base, head)
     maintenance = args.maintenance_label in labels
     report = check_scope(change_set, maintenance)
