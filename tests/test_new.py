@@ -171,6 +171,25 @@ def test_new_rejects_existing_folder(repository: Path, capsys: pytest.CaptureFix
     assert (existing / "notes.txt").read_text(encoding="utf-8") == "mine\n"
 
 
+def test_new_rejects_used_identifier(repository: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["new", "first-net"])
+    module = repository / "submissions/first-net/models/base_models.py"
+    module.write_text(
+        module.read_text(encoding="utf-8").replace('["first-net"]', '["second-net"]'),
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    exit_code = main(["new", "second-net"])
+
+    assert exit_code == 1
+    assert capsys.readouterr().err == (
+        "error: invalid submission name, 'second-net' is already the identifier of a model "
+        "in submissions/first-net; choose another name, for example with your lab's prefix\n"
+    )
+    assert not (repository / "submissions/second-net").exists()
+
+
 def test_new_rejects_existing_file(repository: Path) -> None:
     existing = repository / "submissions/mylab-net"
     existing.write_text("mine\n", encoding="utf-8")

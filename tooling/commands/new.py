@@ -10,7 +10,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from tooling.errors import FatalError
-from tooling.submissions import SUBMISSIONS_FOLDER, display_path
+from tooling.submissions import SUBMISSIONS_FOLDER, display_path, find_submissions
 
 TEMPLATES = {
     "pytorch": "a base model: a PyTorch network whose layers Brain-Score maps to regions",
@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Create submissions/NAME/ with a models package, a setup.py and docstrings that "
             "explain each function. The model's BibTeX is a placeholder that validation "
             "flags (placeholder-bibtex) until you fill it in. Nothing existing is "
-            "overwritten: an existing folder is an error."
+            "overwritten: an existing folder is an error, and so is a name that a model in "
+            "submissions/ already uses as its identifier."
         ),
     )
     parser.add_argument(
@@ -68,13 +69,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_name(args.name)
     target = target_folder(args.name, args.directory)
+    check_identifier_unused(args.name)
     written = create_submission(target, args.template, {"name": args.name, "identifier": args.name})
 
-    shown = display_path(target)
-    print(f"created {shown}/ from the {args.template} template:")
+    folder = display_path(target)
+    print(f"created {folder}/ from the {args.template} template:")
     for path in written:
         print(f"  {display_path(path)}")
-    print(next_steps(shown, args.template))
+    print(next_steps(folder, args.template))
     return 0
 
 
@@ -109,6 +111,21 @@ def target_folder(name: str, directory: str | None) -> Path:
             "or move the folder away first (nothing was changed)"
         )
     return target
+
+
+def check_identifier_unused(identifier: str) -> None:
+    """Raise when a submission in `submissions/` already lists `identifier` as a model."""
+    if not Path(SUBMISSIONS_FOLDER).is_dir():
+        return
+    from tooling.validation.identifiers import read_model_identifiers
+
+    for folder in find_submissions(SUBMISSIONS_FOLDER):
+        if identifier in read_model_identifiers(folder):
+            raise FatalError(
+                f"invalid submission name, {identifier!r} is already the identifier of a "
+                f"model in {display_path(folder)}; choose another name, for example with "
+                "your lab's prefix"
+            )
 
 
 def create_submission(target: Path, template: str, values: dict[str, str]) -> list[Path]:
