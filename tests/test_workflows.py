@@ -27,6 +27,8 @@ PULL_REQUEST_EVENTS = {
 # or none.
 ALLOWED_WRITES: dict[tuple[str, str], set[str]] = {
     ("report.yml", "report"): {"pull-requests"},
+    # After a merge it comments on the merged pull request that scoring started.
+    ("score.yml", "package-and-trigger"): {"pull-requests"},
 }
 PINNED_USES = re.compile(
     r"^\s*(-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})\s+#\s+v\d+(\.\d+)*\s*$"
