@@ -1,9 +1,9 @@
 """The full local path on one machine, with real parts.
 
-A pull request is merged in a real git repository; the merged submission is packaged and
-triggered with the local backend as the score workflow does; a worker process scores it
-with the mock-score runner, is killed with SIGKILL mid-run and restarted; the scores land
-in SQLite and the author receives them from an SMTP server on 127.0.0.1.
+A pull request is merged in a real git repository. The merged submission is packaged and
+triggered with the local backend, as the score workflow does. A worker process scores it
+with the mock-score runner, is killed with SIGKILL mid-run and restarted. The scores land
+in SQLite, and the author receives them from an SMTP server on 127.0.0.1.
 """
 
 from __future__ import annotations

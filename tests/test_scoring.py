@@ -1,7 +1,7 @@
 """Tests for the scoring worker: package checks, storage, resuming and scoring once.
 
 These use a small runner function in place of the mock-score runner, so they check the
-worker's own logic in milliseconds; tests/test_merge_e2e.py runs the real runner.
+worker's own logic in milliseconds. tests/test_merge_e2e.py runs the real runner.
 """
 
 from __future__ import annotations

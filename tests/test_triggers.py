@@ -43,7 +43,7 @@ class JenkinsRequest:
 
 
 class FakeJenkins:
-    """A Jenkins-like server that answers with the given statuses, then 201 Created."""
+    """A Jenkins-like server that responds with the given statuses, then 201 Created."""
 
     def __init__(self, statuses: list[tuple[int, str]]) -> None:
         self.statuses = list(statuses)

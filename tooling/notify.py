@@ -8,7 +8,7 @@ Addresses are never logged and never written into a comment: logs name only the 
 
 Mail goes over SMTP when BRAINSCORE_SMTP_HOST is set, else into an outbox folder as `.eml`
 files. Every attempt is stored, so an SMTP server that is down leaves the delivery
-pending and `notify` sends it later; the scores are never lost with the email.
+pending and `notify` sends it later. The scores stay stored either way.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ CSV_FIELDS = (
 
 @dataclasses.dataclass(frozen=True)
 class MailSettings:
-    """Where mail goes and who sends it, read from BRAINSCORE_* environment variables."""
+    """Mail transport and sender settings, read from BRAINSCORE_* environment variables."""
 
     sender: str
     outbox: Path

@@ -91,7 +91,7 @@ def collect_files(folder: Path) -> list[PackageFile]:
         executable = bool(info.st_mode & stat.S_IXUSR)
         files.append(PackageFile(relative, path, info.st_size, executable, sha256_of_file(path)))
     if not files:
-        raise FatalError(f"nothing to package, {folder}; the folder holds no files")
+        raise FatalError(f"no files to package in {folder}; add the submission's files")
     return sorted(files, key=lambda item: item.relative.as_posix())
 
 

@@ -5,7 +5,7 @@
 - `github`: starts a `workflow_dispatch` run in a private scoring repository, passing the
   URL the package can be downloaded from and its sha256.
 
-Connection errors and 5xx answers are retried with exponential backoff; a 4xx answer is
+Connection errors and 5xx responses are retried with exponential backoff. A 4xx response is
 not, because sending the same request again cannot fix it. Credentials come only from
 the environment and never appear in a message.
 """
@@ -87,7 +87,7 @@ class Trigger:
 
 
 class RetryableError(Exception):
-    """A failure worth another attempt: no connection, or a 5xx answer."""
+    """A failure worth another attempt: no connection, or a 5xx response."""
 
 
 def require(environ: Mapping[str, str], name: str, purpose: str) -> str:
@@ -167,8 +167,8 @@ def trigger_jenkins(trigger: Trigger, environ: Mapping[str, str], policy: RetryP
     shown = without_userinfo(url)
 
     def attempt() -> requests.Response:
-        # NOTE: requests builds the multipart body in memory, so the whole zip is held
-        # once; packages are bounded by the per-file limit times a few files.
+        # NOTE: requests builds the multipart body in memory, so the whole zip is in memory
+        # once. A package is at most a few files of the per-file size limit.
         with trigger.package.open("rb") as stream:
             files = {JENKINS_FILE_PARAMETER: (trigger.package.name, stream, "application/zip")}
             try:
@@ -183,7 +183,7 @@ def trigger_jenkins(trigger: Trigger, environ: Mapping[str, str], policy: RetryP
                 raise RetryableError(f"no connection to {shown}: {type(error).__name__}") from None
             except requests.Timeout:
                 raise RetryableError(
-                    f"no answer from {shown} within " f"{REQUEST_TIMEOUT_SECONDS} s"
+                    f"no response from {shown} within " f"{REQUEST_TIMEOUT_SECONDS} s"
                 ) from None
         if response.status_code >= 500:
             raise RetryableError(
@@ -223,7 +223,7 @@ def trigger_github(trigger: Trigger, environ: Mapping[str, str], policy: RetryPo
     )
     workflow = environ.get("SCORING_WORKFLOW") or DEFAULT_SCORING_WORKFLOW
     ref = environ.get("SCORING_REF") or "main"
-    # PyGithub's retry repeats connection errors and 5xx answers with this backoff.
+    # PyGithub's retry repeats connection errors and 5xx responses with this backoff.
     retry = GithubRetry(
         total=policy.attempts - 1, backoff_factor=policy.delay, backoff_max=policy.max_delay
     )

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--database",
         metavar="URL",
-        help="SQLAlchemy database URL (default: sqlite:///HOME/scores.sqlite)",
+        help="SQLAlchemy database URL (default: $BRAINSCORE_DATABASE_URL, else "
+        "sqlite:///HOME/scores.sqlite)",
     )
     parser.set_defaults(run=run)
 

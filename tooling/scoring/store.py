@@ -98,7 +98,7 @@ class Delivery(Base):
 
 @dataclasses.dataclass(frozen=True)
 class PairResult:
-    """What one (model, benchmark) run produced; scores are None when `error` is set."""
+    """The result of one (model, benchmark) run; scores are None when `error` is set."""
 
     raw: float | None = None
     ceiling: float | None = None
@@ -133,7 +133,7 @@ class Store:
     ) -> Submission:
         """Return the submission under `key`, adding it when it is new.
 
-        `origin` holds `pull_request`, `author`, `repository` as the trigger sent them.
+        `origin` contains `pull_request`, `author`, `repository` as the trigger sent them.
         """
         with self.session() as session:
             existing = session.get(Submission, key)

@@ -42,7 +42,7 @@ Runner = Callable[..., SubmissionReport]
 
 @dataclasses.dataclass
 class WorkerSettings:
-    """Where the worker keeps its state and how it runs each pair."""
+    """The worker's state folder, database, benchmarks and runner options."""
 
     home: Path
     store: Store
@@ -69,7 +69,7 @@ class PackageBusy(FatalError):
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """What `score_package` did with a package."""
+    """The result of `score_package`: the key, its status and whether it was scored now."""
 
     key: str
     status: str
@@ -127,7 +127,7 @@ def without_secrets() -> Iterator[None]:
 
     NOTE: this keeps credentials out of the child's environment only. A child running as
     the same user can still read the worker's /proc/<pid>/environ, so the worker should
-    run in a container or VM that holds no other secrets.
+    run in a container or VM that contains no other secrets.
     """
     removed = {name: os.environ.pop(name) for name in list(os.environ) if is_secret_variable(name)}
     try:
@@ -144,7 +144,7 @@ def score_package(
 ) -> Outcome:
     """Check, unpack and score the package at `path`; return what was done.
 
-    `origin` holds `pull_request`, `commit`, `author` and `repository` as the trigger
+    `origin` contains `pull_request`, `commit`, `author` and `repository` as the trigger
     sent them. A package already scored or failed under the same key is not scored again.
     Raises FatalError when the package is rejected, after storing the rejection.
     """
@@ -171,7 +171,7 @@ def score_package(
 def record_rejection(
     path: Path, settings: WorkerSettings, origin: dict[str, Any], error: FatalError
 ) -> None:
-    """Store a rejected package as failed, so that its author can be told why."""
+    """Store a rejected package as failed, so that its author gets the reason by email."""
     if not path.is_file():
         return
     from tooling.packaging import sha256_of_file
