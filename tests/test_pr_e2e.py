@@ -376,3 +376,98 @@ def test_report_cancelled_run_posts_nothing(
     )
     assert code == 0
     assert github_server.state.requests == []
+
+
+def test_report_dry_run_prints_comment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    (tmp_path / "validate.json").write_text(Report("validate", []).to_json())
+
+    code = main(
+        ["report", "--dry-run", "--section", "validate", "--head-sha", "d" * 40, str(tmp_path)]
+    )
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith(MARKER)
+
+
+def test_report_unknown_workflow_is_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"workflow_run": {"path": ".github/workflows/other.yml"}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+
+    code = main(["report", "--dry-run", str(tmp_path)])
+
+    assert code == 1
+    assert "unknown check workflow" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("section", "ok", "conclusion", "current", "add", "remove"),
+    [
+        pytest.param(
+            "validate",
+            True,
+            "success",
+            False,
+            ["validated"],
+            ["needs-changes", "mock-scored"],
+            id="validate-passed-new-commit",
+        ),
+        pytest.param(
+            "validate",
+            True,
+            "success",
+            True,
+            ["validated"],
+            ["needs-changes"],
+            id="validate-passed-keeps-mock-score",
+        ),
+        pytest.param(
+            "validate",
+            False,
+            "failure",
+            False,
+            ["needs-changes"],
+            ["validated", "mock-scored"],
+            id="validate-failed",
+        ),
+        pytest.param(
+            "mock-score",
+            True,
+            "success",
+            False,
+            ["mock-scored"],
+            ["needs-changes"],
+            id="mock-score-passed",
+        ),
+        pytest.param(
+            "mock-score",
+            False,
+            "failure",
+            False,
+            ["needs-changes"],
+            ["mock-scored"],
+            id="mock-score-failed",
+        ),
+    ],
+)
+def test_choose_labels(
+    section: str, ok: bool, conclusion: str, current: bool, add: list[str], remove: list[str]
+) -> None:
+    from tooling.commands.report import choose_labels
+
+    problems = [] if ok else [Problem("timeout", "the model timed out")]
+    reports = [Report(section, [SubmissionReport(SUBMISSION, problems)])]
+
+    assert choose_labels(section, reports, conclusion, current) == (add, remove)
+
+
+def test_choose_labels_without_report_adds_nothing() -> None:
+    from tooling.commands.report import choose_labels
+
+    assert choose_labels("mock-score", [], "failure") == ([], ["mock-scored"])
