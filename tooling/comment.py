@@ -296,7 +296,7 @@ def merge_comment(existing: str | None, run: Run, section: str) -> str:
     """Return the comment with `section` in place of its earlier version.
 
     The other sections are kept while they describe the same head commit. A section of
-    an older commit is replaced by a line that says it awaits a run for the new commit.
+    an older commit is replaced by a line stating that it awaits a run of the new commit.
     """
     sections = parse_sections(existing or "")
     sections[run.section] = (run.head_sha, section)

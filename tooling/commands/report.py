@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 # The file, among the artifacts, that names the pull request and its head commit.
 PULL_REQUEST_FILE = "pull-request.json"
 MAX_ARTIFACT_BYTES = 5 * 2**20
-# Which reports each section accepts, by the report's command.
+# The report commands that each section accepts.
 SECTION_COMMANDS = {"validate": ("validate",), "mock-score": ("mock-score", "check")}
 WORKFLOW_SECTIONS = {"validate.yml": "validate", "mock-score.yml": "mock-score"}
 LABEL_VALIDATED = "validated"
@@ -184,8 +184,8 @@ def find_pull_request(
 ) -> int | None:
     """Return the pull request to comment on, or None when the run is outdated.
 
-    A number from the artifacts is untrusted; the check against the pull request's head
-    commit makes sure that a run can only comment on the pull request it checked.
+    A number from the artifacts is untrusted. The pull request must have the run's commit
+    as its head, so a run can only comment on the pull request it checked.
     """
     number = option or number_from_event(event, head_sha) or context.get("number")
     if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
