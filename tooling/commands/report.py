@@ -192,6 +192,11 @@ def find_pull_request(
         raise FatalError(
             "no pull request number, in the event or the artifacts; " "pass --pull-request NUMBER"
         )
+    if not head_sha and not option:
+        raise FatalError(
+            "no head commit, in the event or --head-sha; the pull request "
+            "named by the artifacts cannot be checked without it"
+        )
     pull = github.pull_request(number)
     if head_sha and pull.head_sha != head_sha:
         logger.warning(
