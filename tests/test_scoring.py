@@ -62,12 +62,12 @@ class FakeRunner:
         self.crash_on = crash_on
 
     def __call__(self, folder: Path, display: str, **options: Any) -> SubmissionReport:
-        model = options["models"][0]
+        models = options["models"] or ["net-x", "net-y"]
         benchmark = options["benchmark"]
-        self.calls.append((model, benchmark))
+        self.calls.append((",".join(options["models"] or ["*"]), benchmark))
         self.secrets_seen = [name for name in os.environ if "TOKEN" in name]
         self.environment_names = set(os.environ)
-        if (model, benchmark) == self.crash_on:
+        if (models[0], benchmark) == self.crash_on:
             # Stands in for the worker being killed: nothing after this point runs.
             raise SystemExit("killed")
         if benchmark != "mock":
@@ -78,8 +78,11 @@ class FakeRunner:
             region: {"layer": "relu", "raw": 0.4, "ceiling": 0.8, "ceiled": 0.5}
             for region in ("V1", "V2", "V4", "IT")
         }
-        entry = {"identifier": model, "kind": "base", "ok": True, "regions": regions}
-        return SubmissionReport(display, models=[entry])
+        entries = [
+            {"identifier": model, "kind": "base", "ok": True, "regions": regions}
+            for model in models
+        ]
+        return SubmissionReport(display, models=entries)
 
 
 def settings_for(tmp_path: Path, runner: FakeRunner, *benchmarks: str) -> WorkerSettings:
@@ -132,6 +135,11 @@ UNSAFE_PACKAGES = [
     ),
     pytest.param([("pair/a.py", b"x"), ("other/b.py", b"y")], "one root folder", id="two-roots"),
     pytest.param([("pair/a.py", b"x"), ("pair/a.py", b"y")], "duplicate entry", id="duplicate"),
+    pytest.param(
+        [("pair/a", b"x"), ("pair/a/b.py", b"y")],
+        "both a file and a folder",
+        id="file-folder-clash",
+    ),
     pytest.param([("pair/a.py", b"x")], "missing manifest", id="no-manifest"),
     pytest.param(
         [("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", manifest_for("pair", {}))],
@@ -368,3 +376,21 @@ def test_score_empty_pr_parameter(package: Path, tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'home' / 'scores.sqlite'}")
     assert code == 1
     assert store.get_submission(check_package(package).key).pull_request is None
+
+
+def test_score_models_unknown_statically(tmp_path: Path) -> None:
+    folder = make_submission(tmp_path / "computed")
+    source = (folder / "models" / "base_models.py").read_text()
+    computed = source.replace("return ['net-a', 'net-b']", "return [f'net-{x}' for x in 'xy']")
+    (folder / "models" / "base_models.py").write_text(computed)
+    package = build_package(folder, tmp_path / "packages", commit="c" * 40)
+    runner = FakeRunner()
+    settings = settings_for(tmp_path, runner, "mock", "NoSuchLab2099.IT-pls")
+    outcome = score_package(package.path, settings)
+    rows = {(row.model, row.benchmark): row for row in settings.store.scores(outcome.key)}
+    assert package.manifest["models"] == []
+    assert outcome.status == SCORED
+    assert runner.calls == [("*", "mock"), ("*", "NoSuchLab2099.IT-pls")]
+    assert sorted(rows) == [("*", "NoSuchLab2099.IT-pls"), ("net-x", "mock"), ("net-y", "mock")]
+    assert rows["net-y", "mock"].ceiled == pytest.approx(0.5)
+    assert "could not be loaded" in rows["*", "NoSuchLab2099.IT-pls"].error

@@ -170,7 +170,9 @@ class Store:
             )
             return {(row.model, row.benchmark) for row in rows}
 
-    def start_pair(self, key: str, model: str, benchmark: str) -> None:
+    def start_pair(
+        self, key: str, model: str, benchmark: str, started_at: datetime.datetime | None = None
+    ) -> None:
         """Record that a pair starts, replacing what an interrupted run left behind."""
         with self.session() as session:
             row = self._pair(session, key, model, benchmark)
@@ -180,7 +182,7 @@ class Store:
             row.raw = row.ceiling = row.ceiled = None
             row.error = None
             row.details = None
-            row.started_at = utc_now()
+            row.started_at = started_at or utc_now()
             row.finished_at = None
             session.commit()
 
@@ -194,6 +196,13 @@ class Store:
             row.details = result.details
             row.finished_at = utc_now()
             session.commit()
+
+    def delete_pair(self, key: str, model: str, benchmark: str) -> None:
+        with self.session() as session:
+            row = self._pair(session, key, model, benchmark)
+            if row is not None:
+                session.delete(row)
+                session.commit()
 
     def scores(self, key: str) -> list[Score]:
         with self.session() as session:

@@ -71,12 +71,25 @@ def check_entries(entries: list[zipfile.ZipInfo]) -> str:
         names.add(entry.filename.rstrip("/"))
         check_entry_type(entry)
         roots.add(entry.filename.split("/", 1)[0])
+    check_file_folder_clash(entries)
     if len(roots) != 1:
         raise FatalError(
             f"the package must hold one root folder, found {len(roots)} "
             f"({', '.join(sorted(roots)[:5])}); package the submission with `package`"
         )
     return roots.pop()
+
+
+def check_file_folder_clash(entries: list[zipfile.ZipInfo]) -> None:
+    """Reject a file entry whose name is also a folder of another entry."""
+    files = {entry.filename for entry in entries if not entry.is_dir()}
+    folders = {str(parent) for entry in entries for parent in PurePosixPath(entry.filename).parents}
+    clashes = sorted(files & folders)
+    if clashes:
+        raise FatalError(
+            f"entry is both a file and a folder in the package, {clashes[0]!r}; "
+            f"package the submission again"
+        )
 
 
 def check_entry_name(name: str) -> None:

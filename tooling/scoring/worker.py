@@ -22,7 +22,7 @@ from typing import Any
 
 from tooling.errors import FatalError
 from tooling.reports import SubmissionReport
-from tooling.scoring.store import FAILED, SCORED, SCORING, PairResult, Store
+from tooling.scoring.store import FAILED, SCORED, SCORING, PairResult, Store, utc_now
 from tooling.scoring.unpack import CheckedPackage, check_package, extract_package
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ MOCK_BENCHMARK = "mock"
 DEFAULT_TIMEOUT = 3600.0
 REGIONS = ("V1", "V2", "V4", "IT")
 MAX_ERROR_PROBLEMS = 5
+# The model name of the row that stands for a whole benchmark run while the submission's
+# models are unknown.
+ALL_MODELS = "*"
 
 # Environment variables that hold credentials. The runner's child process inherits the
 # worker's environment, so these are removed while submission code runs.
@@ -191,12 +194,22 @@ def score_pairs(package: CheckedPackage, settings: WorkerSettings) -> str:
     key = package.key
     folder = extract_package(package, settings.work_folder / key / "sandbox")
     models = list(package.manifest["models"])
-    if not models:
-        error = "the package names no models; get_model_list() returned nothing"
-        settings.store.set_status(key, FAILED, error)
-        settings.store.request_delivery(key)
-        return FAILED
+    if models:
+        score_listed_models(folder, package.root, key, models, settings)
+    else:
+        score_unlisted_models(folder, package.root, key, settings)
 
+    rows = settings.store.scores(key)
+    status = FAILED if all(row.error for row in rows) else SCORED
+    error = "every model failed on every benchmark" if status == FAILED else None
+    settings.store.set_status(key, status, error)
+    settings.store.request_delivery(key)
+    return status
+
+
+def score_listed_models(
+    folder: Path, display: str, key: str, models: list[str], settings: WorkerSettings
+) -> None:
     finished = settings.store.finished_pairs(key)
     pairs = [(model, benchmark) for model in models for benchmark in settings.benchmarks]
     logger.info(
@@ -207,25 +220,77 @@ def score_pairs(package: CheckedPackage, settings: WorkerSettings) -> str:
             continue
         settings.store.start_pair(key, model, benchmark)
         logger.info("scoring %s on %s", model, benchmark)
-        result = run_pair(folder, package.root, model, benchmark, settings)
+        result = run_pair(folder, display, model, benchmark, settings)
         settings.store.finish_pair(key, model, benchmark, result)
-        if result.error:
-            logger.error("%s on %s failed: %s", model, benchmark, result.error)
-        else:
-            logger.info("%s on %s: ceiled score %s", model, benchmark, result.ceiled)
+        log_result(model, benchmark, result)
 
-    rows = settings.store.scores(key)
-    status = FAILED if rows and all(row.error for row in rows) else SCORED
-    error = "every model failed on every benchmark" if status == FAILED else None
-    settings.store.set_status(key, status, error)
-    settings.store.request_delivery(key)
-    return status
+
+def score_unlisted_models(folder: Path, display: str, key: str, settings: WorkerSettings) -> None:
+    """Score every model the submission lists at run time, one runner call per benchmark.
+
+    The manifest has no identifiers when get_model_list() is not a literal list, so the
+    pairs are only known once the runner has imported the submission. A placeholder row
+    under ALL_MODELS marks a benchmark in progress, so that a resumed worker reruns it.
+    """
+    logger.warning(
+        "the manifest of %s lists no models; scoring every model the submission "
+        "returns, one run per benchmark",
+        key,
+    )
+    finished = {benchmark for _, benchmark in settings.store.finished_pairs(key)}
+    for benchmark in settings.benchmarks:
+        if benchmark in finished:
+            continue
+        started_at = utc_now()
+        settings.store.start_pair(key, ALL_MODELS, benchmark, started_at)
+        logger.info("scoring every model on %s", benchmark)
+        report = run_runner(folder, display, None, benchmark, settings)
+        entries = [] if isinstance(report, PairResult) else report.models
+        for entry in entries:
+            model = entry["identifier"]
+            result = pair_result(report, model, benchmark)
+            settings.store.start_pair(key, model, benchmark, started_at)
+            settings.store.finish_pair(key, model, benchmark, result)
+            log_result(model, benchmark, result)
+        if entries:
+            settings.store.delete_pair(key, ALL_MODELS, benchmark)
+        else:
+            failure = report if isinstance(report, PairResult) else no_models_result(report)
+            settings.store.finish_pair(key, ALL_MODELS, benchmark, failure)
+            log_result(ALL_MODELS, benchmark, failure)
+
+
+def no_models_result(report: SubmissionReport) -> PairResult:
+    messages = [f"{problem.code}: {problem.message}" for problem in report.errors]
+    error = "; ".join(messages[:MAX_ERROR_PROBLEMS]) or "the submission returned no models"
+    return PairResult(error=error)
+
+
+def log_result(model: str, benchmark: str, result: PairResult) -> None:
+    if result.error:
+        logger.error("%s on %s failed: %s", model, benchmark, result.error)
+    else:
+        logger.info("%s on %s: ceiled score %s", model, benchmark, result.ceiled)
 
 
 def run_pair(
     folder: Path, display: str, model: str, benchmark: str, settings: WorkerSettings
 ) -> PairResult:
     """Run one model on one benchmark in its own subprocess and return its result."""
+    report = run_runner(folder, display, [model], benchmark, settings)
+    if isinstance(report, PairResult):
+        return report
+    return pair_result(report, model, benchmark)
+
+
+def run_runner(
+    folder: Path,
+    display: str,
+    models: list[str] | None,
+    benchmark: str,
+    settings: WorkerSettings,
+) -> SubmissionReport | PairResult:
+    """Call the runner without credentials in the environment; a crash becomes an error."""
     runner = settings.runner or default_runner()
     try:
         with without_secrets():
@@ -234,15 +299,20 @@ def run_pair(
                 display,
                 timeout=settings.timeout,
                 device=settings.device,
-                models=[model],
+                models=models,
                 benchmark=benchmark,
             )
     except FatalError as error:
         return PairResult(error=str(error))
     except Exception as error:
-        logger.error("the runner crashed on %s / %s:\n%s", model, benchmark, traceback.format_exc())
+        logger.error(
+            "the runner crashed on %s / %s:\n%s",
+            models or ALL_MODELS,
+            benchmark,
+            traceback.format_exc(),
+        )
         return PairResult(error=f"the scoring run crashed: {type(error).__name__}: {error}")
-    return pair_result(report, model, benchmark)
+    return report
 
 
 def pair_result(report: SubmissionReport, model: str, benchmark: str) -> PairResult:
