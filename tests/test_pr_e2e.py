@@ -248,7 +248,6 @@ def assert_no_injection(body: str, workflow: Workflow) -> None:
 # NOTE: tooling/reports/text.py writes problem messages as they are, and the stray-file
 # message quotes the file name, so a newline in a name starts a line of its own in the job
 # log. Strict, so that the fix there turns this test into a failure that removes the mark.
-@pytest.mark.xfail(strict=True, reason="the text report prints raw newlines from file names")
 def test_job_log_has_no_injected_commands(played: dict[str, Any]) -> None:
     repo, workflow = played["repo"], played["workflow"]
     head = repo.commit({HOSTILE_FILE: "x\n"}, "Add a hostile file name")

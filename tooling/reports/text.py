@@ -16,19 +16,31 @@ def render_submission(submission: SubmissionReport) -> str:
     errors, warnings = len(submission.errors), len(submission.warnings)
     verdict = "ok" if submission.ok else "failed"
     lines = [
-        f"{submission.submission}: {verdict} ({count(errors, 'error')}, "
+        f"{one_line(submission.submission)}: {verdict} ({count(errors, 'error')}, "
         f"{count(warnings, 'warning')})"
     ]
     for problem in submission.problems:
-        location = submission.path_of(problem)
+        location = one_line(submission.path_of(problem) or "")
         if problem.line is not None:
             location += f":{problem.line}"
             if problem.column is not None:
                 location += f":{problem.column}"
-        lines.append(f"  {location}: {problem.severity}: {problem.message} [{problem.code}]")
+        message = one_line(problem.message)
+        lines.append(f"  {location}: {problem.severity}: {message} [{problem.code}]")
     for model in submission.models:
         lines.extend(render_model(model))
     return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    """Escape control characters, so that a file name or message from a submission cannot
+    start a line of its own (a workflow command such as `::error::` in a job log)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
 
 
 def render_model(model: dict) -> list[str]:
