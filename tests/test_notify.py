@@ -286,3 +286,15 @@ def test_outbox_without_smtp(
 def test_notify_unknown_key(mail_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["notify", "0" * 64]) == 1
     assert f"no submission with key {'0' * 64}" in capsys.readouterr().err
+
+
+def test_github_down_keeps_email_pending(
+    mail_env: Path, tmp_path: Path, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "not-a-secret")
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{free_port()}")
+    key = score_submission(mail_env, tmp_path)
+    store = Store(f"sqlite:///{mail_env / 'scores.sqlite'}")
+    assert main(["notify", key]) == 1
+    assert inbox.messages == []
+    assert store.get_delivery(key).status == PENDING

@@ -29,6 +29,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from tooling.errors import FatalError
 from tooling.scoring.store import FAILED, Score, Store, Submission
 
@@ -354,11 +356,19 @@ def notify(
         raise FatalError(
             f"no submission with key {key}; give the sha256 that `package` " f"printed"
         )
-    if github is None and connect:
-        github = connect_github(submission)
-    recipient = find_recipient(submission, settings, github)
-    if recipient.ask_author and github is not None and submission.pull_request is not None:
-        ask_author_for_address(github, submission)
+    try:
+        if github is None and connect:
+            github = connect_github(submission)
+        recipient = find_recipient(submission, settings, github)
+        if recipient.ask_author and github is not None and submission.pull_request is not None:
+            ask_author_for_address(github, submission)
+    except (FatalError, requests.RequestException) as error:
+        # Without GitHub the address may be wrong, so the email waits rather than going
+        # to the maintainers.
+        reason = f"GitHub lookup failed: {describe_delivery_error(error)}"
+        store.record_delivery(key, sent=False, address_source=None, error=reason)
+        logger.error("email for %s not sent, it stays pending: %s", key, reason)
+        return False
     if recipient.address is None:
         error = "no address found and BRAINSCORE_MAINTAINERS_EMAIL is not set"
         store.record_delivery(key, sent=False, address_source=recipient.source, error=error)

@@ -204,6 +204,7 @@ def trigger_jenkins(trigger: Trigger, environ: Mapping[str, str], policy: RetryP
 
 def trigger_github(trigger: Trigger, environ: Mapping[str, str], policy: RetryPolicy) -> str:
     """Start the private scoring repository's workflow with the package's URL and sha256."""
+    import requests
     from github import GithubRetry
 
     from tooling.github import API_URL_VARIABLE, DEFAULT_API_URL, GitHub
@@ -231,7 +232,14 @@ def trigger_github(trigger: Trigger, environ: Mapping[str, str], policy: RetryPo
         repository, token, environ.get(API_URL_VARIABLE) or DEFAULT_API_URL, retry=retry
     )
     inputs = {name.lower(): value for name, value in trigger.parameters().items()}
-    client.dispatch_workflow(workflow, ref, inputs)
+    try:
+        client.dispatch_workflow(workflow, ref, inputs)
+    except requests.RequestException as error:
+        raise FatalError(
+            f"dispatching {workflow} on {repository} failed after "
+            f"{policy.attempts} attempts: {type(error).__name__}; check "
+            f"GITHUB_API_URL and trigger again"
+        ) from None
     return f"dispatched {workflow} on {repository}@{ref}"
 
 
