@@ -1,0 +1,609 @@
+"""The mock-score runner: isolation, failure codes, timeouts and the overlay environment.
+
+One module fixture writes the submissions that need a child process and runs them all at
+the same time. Their models fail before the mock benchmark starts, so each run takes
+seconds. The tests of the shared cases cover models that score.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import hashlib
+import importlib.util
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+import psutil
+import pytest
+from packaging.requirements import Requirement
+
+from tooling.cli import main
+from tooling.errors import FatalError
+from tooling.mockscore import child
+from tooling.mockscore.environment import (
+    COMPLETE_MARKER,
+    is_satisfied,
+    overlay_key,
+    pip_error,
+    prepare_environment,
+)
+from tooling.mockscore.runner import (
+    ChildOutcome,
+    StatusReader,
+    ending_problem,
+    resolve_device,
+    run_submission,
+)
+from tooling.reports import SubmissionReport
+
+BIBTEX = """
+def get_bibtex(model_identifier):
+    return "@article{test2024, title={A test}, author={Test, Author}, year={2024}}"
+"""
+
+FAILING_BASE = """
+import functools
+import os
+
+from torch import nn
+
+from brainscore_vision.model_helpers.activations.pytorch import PytorchWrapper
+from brainscore_vision.model_helpers.activations.pytorch import load_preprocess_images
+
+
+def build(name):
+    raise ValueError(f"cwd={os.getcwd()} entries={sorted(os.listdir('.'))}")
+
+
+def get_model_list():
+    return ["crasher", "hungry", "renamed"]
+
+
+def get_model(name):
+    if name == "crasher":
+        return build(name)
+    if name == "hungry":
+        raise MemoryError("no room for the weights")
+    network = nn.Sequential(nn.Conv2d(3, 30, kernel_size=3), nn.ReLU())
+    preprocessing = functools.partial(load_preprocess_images, image_size=32)
+    return PytorchWrapper(identifier="another-name", model=network, preprocessing=preprocessing)
+
+
+def get_layers(name):
+    return ["no-such-layer"]
+"""
+
+NOT_A_BRAIN = """
+def get_model_list():
+    return ["not-a-brain"]
+
+
+def get_model(name):
+    return object()
+"""
+
+KILLED_BASE = """
+import os
+import signal
+import time
+
+
+def get_model_list():
+    return ["sleeper", "killer"]
+
+
+def get_model(name):
+    if name == "sleeper":
+        time.sleep(10**6)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def get_layers(name):
+    return ["layer"]
+"""
+
+BROKEN_IMPORT = """
+def fail():
+    raise RuntimeError("broken at import")
+
+
+fail()
+"""
+
+STUCK_BASE = """
+import subprocess
+import sys
+import time
+
+PID_FILE = {pid_file!r}
+
+
+def get_model_list():
+    return ["stuck"]
+
+
+def get_model(name):
+    # A grandchild in a session of its own, which killing the process group misses.
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(10**6)"], start_new_session=True
+    )
+    with open(PID_FILE, "w") as file:
+        file.write(str(sleeper.pid))
+    time.sleep(10**6)
+
+
+def get_layers(name):
+    return ["layer"]
+"""
+
+TINY_BASE = """
+import tinypkg
+
+
+def get_model_list():
+    return [f"tiny-{tinypkg.VALUE}"]
+
+
+def get_model(name):
+    raise LookupError("reached get_model")
+
+
+def get_layers(name):
+    return ["layer"]
+"""
+
+STUCK_TIMEOUT = 20.0
+QUICK_TIMEOUT = 300.0
+
+
+def write_submission(
+    folder: Path,
+    base: str | None = None,
+    brain: str | None = None,
+    requires: tuple[str, ...] = ("torch",),
+) -> Path:
+    (folder / "models").mkdir(parents=True)
+    (folder / "models" / "__init__.py").write_text("")
+    if base is not None:
+        (folder / "models" / "base_models.py").write_text(base + BIBTEX)
+    if brain is not None:
+        (folder / "models" / "brain_models.py").write_text(brain + BIBTEX)
+    (folder / "setup.py").write_text(
+        "from setuptools import setup\n\n"
+        f"setup(name={folder.name!r}, packages=['models'], install_requires={list(requires)!r})\n"
+    )
+    return folder
+
+
+def build_wheel(directory: Path, name: str, version: str, source: str) -> Path:
+    """Write a pure-Python wheel of one module, the way a build backend lays it out."""
+    directory.mkdir(parents=True, exist_ok=True)
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": source,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = hashlib.sha256(text.encode()).digest()
+        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record.append(f"{path},sha256={encoded},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runner")
+
+
+@pytest.fixture(scope="module")
+def local_index(workspace: Path) -> dict[str, str]:
+    """pip settings that install only from a folder holding the wheel of `tinypkg`."""
+    wheels = workspace / "wheels"
+    build_wheel(wheels, "tinypkg", "1.0", "VALUE = 42\n")
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
+
+
+@pytest.fixture(scope="module")
+def runs(workspace: Path, local_index: dict[str, str]) -> dict[str, SubmissionReport]:
+    """Run every child-process submission of this module at once; reports by name."""
+    submissions = workspace / "submissions"
+    cache = workspace / "cache"
+    pid_file = workspace / "grandchild.pid"
+    jobs = {
+        "failing": (
+            write_submission(submissions / "failing", FAILING_BASE, NOT_A_BRAIN),
+            {"timeout": QUICK_TIMEOUT},
+        ),
+        "killed": (
+            write_submission(submissions / "killed", KILLED_BASE, BROKEN_IMPORT),
+            {"timeout": QUICK_TIMEOUT, "models": ["killer"]},
+        ),
+        "stuck": (
+            write_submission(submissions / "stuck", STUCK_BASE.format(pid_file=str(pid_file))),
+            {"timeout": STUCK_TIMEOUT},
+        ),
+        "overlay": (
+            write_submission(submissions / "overlay", TINY_BASE, requires=("tinypkg==1.0",)),
+            {"timeout": QUICK_TIMEOUT},
+        ),
+        "uninstallable": (
+            write_submission(submissions / "uninstallable", TINY_BASE, requires=("tinypkg==9.9",)),
+            {"timeout": QUICK_TIMEOUT},
+        ),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in local_index.items():
+            patch.setenv(name, value)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as executor:
+            futures = {
+                name: executor.submit(
+                    run_submission, folder, name, device="cpu", cache_dir=cache, **options
+                )
+                for name, (folder, options) in jobs.items()
+            }
+            return {name: future.result() for name, future in futures.items()}
+
+
+def problems_with(report: SubmissionReport, code: str) -> list:
+    return [problem for problem in report.problems if problem.code == code]
+
+
+@pytest.mark.slow
+def test_crash_points_at_user_frame(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "model-crashed")
+
+    assert problem.file == "models/base_models.py"
+    assert problem.line == 12
+    assert "ValueError" in problem.message
+    assert "get_model('crasher')" in problem.message
+
+
+@pytest.mark.slow
+def test_working_directory_is_empty_scratch(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "model-crashed")
+
+    assert "entries=[]" in problem.message
+    assert "/submissions/failing" not in problem.message
+
+
+@pytest.mark.slow
+def test_memory_error_is_out_of_memory(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "out-of-memory")
+
+    assert "get_model('hungry')" in problem.message
+    assert problem.line == 23
+
+
+@pytest.mark.slow
+def test_renamed_wrapper_is_identifier_mismatch(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "identifier-mismatch")
+
+    assert "'another-name'" in problem.message
+    assert problem.file == "models/base_models.py"
+
+
+@pytest.mark.slow
+def test_layer_problems_reach_report(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "layer-not-found")
+
+    assert "no-such-layer" in problem.message
+
+
+@pytest.mark.slow
+def test_brain_model_of_wrong_type(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "wrong-model-type")
+
+    assert "returns a object" in problem.message
+    assert problem.file == "models/brain_models.py"
+
+
+@pytest.mark.slow
+def test_failing_model_does_not_stop_others(runs: dict[str, SubmissionReport]) -> None:
+    models = runs["failing"].models
+
+    assert [model["identifier"] for model in models] == [
+        "crasher", "hungry", "renamed", "not-a-brain",
+    ]  # fmt: skip
+    assert [model["kind"] for model in models] == ["base", "base", "base", "brain"]
+    assert [model["ok"] for model in models] == [False, False, False, False]
+    assert all(model["peak_memory_mib"] > 0 for model in models)
+
+
+@pytest.mark.slow
+def test_sigkill_is_out_of_memory(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["killed"], "out-of-memory")
+
+    assert "SIGKILL" in problem.message
+    assert "'killer'" in problem.message
+
+
+@pytest.mark.slow
+def test_selected_models_only(runs: dict[str, SubmissionReport]) -> None:
+    # "sleeper" comes first and would sleep until the timeout if it ran.
+    assert [model["identifier"] for model in runs["killed"].models] == ["killer"]
+    assert problems_with(runs["killed"], "timeout") == []
+
+
+@pytest.mark.slow
+def test_import_failure_names_line(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["killed"], "import-failed")
+
+    assert problem.file == "models/brain_models.py"
+    assert problem.line == 3
+    assert "broken at import" in problem.message
+
+
+@pytest.mark.slow
+def test_timeout_while_scoring(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["stuck"].problems
+
+    assert problem.code == "timeout"
+    assert "'stuck'" in problem.message
+    assert f"{STUCK_TIMEOUT:g} s" in problem.message
+
+
+@pytest.mark.slow
+def test_timeout_kills_escaped_grandchild(
+    runs: dict[str, SubmissionReport], workspace: Path
+) -> None:
+    pid = int((workspace / "grandchild.pid").read_text())
+
+    try:
+        status = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        status = "gone"
+    assert status in ("gone", psutil.STATUS_ZOMBIE)
+
+
+@pytest.mark.slow
+def test_overlay_provides_requirement(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["overlay"].problems
+
+    assert problem.code == "model-crashed"
+    assert "get_model('tiny-42')" in problem.message
+
+
+@pytest.mark.slow
+def test_overlay_is_cached(
+    runs: dict[str, SubmissionReport], workspace: Path, local_index: dict[str, str]
+) -> None:
+    requirement = Requirement("tinypkg==1.0")
+    overlay = workspace / "cache" / "overlays" / overlay_key([requirement])
+
+    environment = prepare_environment([requirement], workspace / "cache", timeout=1)
+
+    assert environment.overlay == overlay
+    assert (overlay / COMPLETE_MARKER).is_file()
+
+
+@pytest.mark.slow
+def test_pip_failure_is_install_failed(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["uninstallable"].problems
+
+    assert problem.code == "install-failed"
+    assert "tinypkg==9.9" in problem.message
+    assert "No matching distribution" in problem.message
+    assert runs["uninstallable"].models == []
+
+
+def test_no_overlay_when_nothing_missing(tmp_path: Path) -> None:
+    environment = prepare_environment([Requirement("packaging")], tmp_path, timeout=1)
+
+    assert environment.overlay is None
+    assert environment.python == sys.executable
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An installed distribution `fakedist` 1.0 whose extra `more` needs a missing one."""
+    info = tmp_path / "site" / "fakedist-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fakedist\nVersion: 1.0\nProvides-Extra: more\n"
+        'Requires-Dist: no-such-distribution-here; extra == "more"\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    return "fakedist"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "satisfied"),
+    [
+        pytest.param("fakedist", True, id="installed"),
+        pytest.param("fakedist==1.0", True, id="matching-version"),
+        pytest.param("fakedist>=2", False, id="older-version"),
+        pytest.param("fakedist[more]", False, id="extra-missing"),
+        pytest.param("no-such-distribution-here", False, id="not-installed"),
+        pytest.param('no-such-distribution-here; python_version < "3"', True, id="marker-off"),
+        pytest.param("fakedist @ https://example.invalid/fakedist.whl", True, id="direct-url"),
+    ],
+)
+def test_requirement_satisfaction(
+    requirement: str, satisfied: bool, fake_distribution: str
+) -> None:
+    assert is_satisfied(Requirement(requirement)) is satisfied
+
+
+def test_overlay_key_depends_on_requirements() -> None:
+    first = overlay_key([Requirement("a==1"), Requirement("b")])
+
+    assert first == overlay_key([Requirement("b"), Requirement("a==1")])
+    assert first != overlay_key([Requirement("a==2"), Requirement("b")])
+
+
+def test_pip_error_keeps_error_lines() -> None:
+    output = "Looking in links: /x\nProcessing\nERROR: first\nERROR: second\n"
+
+    assert pip_error(output) == "ERROR: first\nERROR: second"
+
+
+def test_cpu_device_needs_no_cuda() -> None:
+    assert resolve_device("cpu") == "cpu"
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(cuda_available(), reason="a CUDA device is present")
+def test_cuda_device_without_cuda() -> None:
+    with pytest.raises(FatalError, match="no CUDA device is available"):
+        resolve_device("cuda")
+
+
+@pytest.mark.skipif(cuda_available(), reason="a CUDA device is present")
+def test_cli_cuda_without_cuda(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_submission(tmp_path / "any", BROKEN_IMPORT)
+
+    code = main(["mock-score", str(folder), "--device", "cuda"])
+
+    assert code == 1
+    assert "error: no CUDA device is available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        pytest.param(["--timeout", "0"], id="zero-timeout"),
+        pytest.param(["--timeout", "soon"], id="word-timeout"),
+        pytest.param(["--jobs", "0"], id="zero-jobs"),
+        pytest.param(["--device", "tpu"], id="unknown-device"),
+    ],
+)
+def test_cli_rejects_option(option: list[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["mock-score", str(tmp_path), *option])
+
+    assert raised.value.code == 2
+
+
+def outcome(**changes: object) -> ChildOutcome:
+    values: dict = {
+        "returncode": 0,
+        "timed_out": False,
+        "last_status": {"phase": "done"},
+        "results": {"problems": [], "models": []},
+        "peak_memory_mib": 100.0,
+        "stderr_tail": "",
+    }
+    values.update(changes)
+    return ChildOutcome(**values)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "words"),
+    [
+        pytest.param(
+            {"timed_out": True, "returncode": -9,
+             "last_status": {"phase": "importing", "module": "models.base_models"}},
+            "import-timeout", "while importing models.base_models", id="import-timeout",
+        ),
+        pytest.param(
+            {"timed_out": True, "returncode": -9, "last_status": {"phase": "model", "model": "m"}},
+            "timeout", "while scoring model 'm'", id="model-timeout",
+        ),
+        pytest.param(
+            {"timed_out": True, "returncode": -9, "last_status": {"phase": "starting"}},
+            "timeout", "while starting", id="start-timeout",
+        ),
+        pytest.param(
+            {"returncode": -9, "last_status": {"phase": "progress", "model": "m"}},
+            "out-of-memory", "out-of-memory killer", id="oom-killer",
+        ),
+        pytest.param(
+            {"returncode": -11, "last_status": {"phase": "model", "model": "m"}},
+            "model-crashed", "SIGSEGV", id="segfault",
+        ),
+        pytest.param(
+            {"returncode": 1, "last_status": {"phase": "importing", "module": "models.x"},
+             "stderr_tail": "Fatal Python error"},
+            "import-failed", "Fatal Python error", id="exit-while-importing",
+        ),
+    ],
+)  # fmt: skip
+def test_ending_problem(changes: dict, code: str, words: str) -> None:
+    problem = ending_problem(outcome(**changes), timeout=10)
+
+    assert problem is not None
+    assert problem.code == code
+    assert words in problem.message
+
+
+def test_clean_exit_has_no_ending_problem() -> None:
+    assert ending_problem(outcome(), timeout=10) is None
+
+
+def test_status_reader_waits_for_whole_lines(tmp_path: Path) -> None:
+    path = tmp_path / "status.jsonl"
+    reader = StatusReader(path)
+    path.write_text(json.dumps({"phase": "starting"}) + "\n" + '{"phase": "impo')
+
+    first = reader.read_new()
+    with path.open("a") as file:
+        file.write('rting", "module": "models.base_models"}\n')
+    second = reader.read_new()
+
+    assert [event["phase"] for event in first] == ["starting"]
+    assert [event["phase"] for event in second] == ["importing"]
+    assert reader.last["module"] == "models.base_models"
+
+
+def load_module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_user_frame_skips_library_frames(tmp_path: Path) -> None:
+    source = tmp_path / "models" / "base_models.py"
+    source.parent.mkdir()
+    source.write_text("import json\n\n\ndef get_model(name):\n    return json.loads('{')\n")
+    module = load_module(source, "user_frame_example")
+
+    with pytest.raises(json.JSONDecodeError) as raised:
+        module.get_model("x")
+    problem = child.exception_problem("model-crashed", "get_model('x')", raised.value, tmp_path)
+
+    assert problem.file == "models/base_models.py"
+    assert problem.line == 5
+    assert problem.message.startswith("get_model('x') raised JSONDecodeError: ")
+
+
+def test_library_frame_named_without_user_frame(tmp_path: Path) -> None:
+    with pytest.raises(json.JSONDecodeError) as raised:
+        json.loads("{")
+    problem = child.exception_problem("model-crashed", "scoring", raised.value, tmp_path)
+
+    assert problem.file is None
+    assert "json/decoder.py" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(MemoryError(), True, id="memory-error"),
+        pytest.param(RuntimeError("CUDA out of memory. Tried to allocate"), True, id="cuda"),
+        pytest.param(
+            RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"), True, id="cpu"
+        ),
+        pytest.param(RuntimeError("shape mismatch"), False, id="other-runtime-error"),
+        pytest.param(ValueError("out of memory"), False, id="value-error"),
+    ],
+)
+def test_out_of_memory_detection(error: BaseException, expected: bool) -> None:
+    assert child.is_out_of_memory(error) is expected
