@@ -34,6 +34,9 @@ from tests.test_notify import Inbox, free_port
 from tooling.cli import main
 from tooling.triggers import COMMENT_MARKER
 
+# The module's one scoring run takes about half a minute on two cores.
+pytestmark = pytest.mark.slow
+
 AUTHOR = "ada"
 AUTHOR_ADDRESS = "ada@lab.example.org"
 PULL_NUMBER = 5
