@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.conftest import REPOSITORY, TOKEN
@@ -207,3 +209,13 @@ def test_from_environment_reads_variables(server: GitHubServer, github_env: GitH
 def test_from_environment_missing(environ: dict[str, str], message: str) -> None:
     with pytest.raises(FatalError, match=message):
         GitHub.from_environment(environ=environ)
+
+
+def test_unreachable_server_is_fatal() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = GitHub(REPOSITORY, TOKEN, base_url=f"http://127.0.0.1:{port}", retry=None)
+
+    with pytest.raises(FatalError, match="repository .*: ConnectionError"):
+        client.pull(1)

@@ -82,6 +82,7 @@ class GitHub:
         if retry != DEFAULT_RETRY:
             options["retry"] = retry
         self.repository_name = repository
+        self.base_url = base_url.rstrip("/")
         self.client = Github(
             auth=Auth.Token(token),
             base_url=base_url.rstrip("/"),
@@ -124,10 +125,16 @@ class GitHub:
 
     def call(self, what: str, function: Any) -> Any:
         """Run one PyGithub call and turn an API error into a FatalError about `what`."""
+        import requests
         from github import GithubException
 
         try:
             return function()
+        except requests.RequestException as error:
+            raise FatalError(
+                f"GitHub API request failed, {what}: {type(error).__name__}; check that "
+                f"GITHUB_API_URL ({self.base_url}) is reachable and try again"
+            ) from None
         except GithubException as error:
             message = error.data.get("message") if isinstance(error.data, dict) else None
             raise FatalError(
