@@ -237,6 +237,7 @@ def runs(workspace: Path, local_index: dict[str, str]) -> dict[str, SubmissionRe
             write_submission(submissions / "overlay", TINY_BASE, requires=("tinypkg==1.0",)),
             {"timeout": QUICK_TIMEOUT},
         ),
+        "empty": (write_submission(submissions / "empty"), {"timeout": QUICK_TIMEOUT}),
         "uninstallable": (
             write_submission(submissions / "uninstallable", TINY_BASE, requires=("tinypkg==9.9",)),
             {"timeout": QUICK_TIMEOUT},
@@ -395,6 +396,14 @@ def test_pip_failure_is_install_failed(runs: dict[str, SubmissionReport]) -> Non
     assert "tinypkg==9.9" in problem.message
     assert "No matching distribution" in problem.message
     assert runs["uninstallable"].models == []
+
+
+@pytest.mark.slow
+def test_no_model_module_reported(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["empty"].problems
+
+    assert problem.code == "missing-model-module"
+    assert runs["empty"].models == []
 
 
 def test_no_overlay_when_nothing_missing(tmp_path: Path) -> None:

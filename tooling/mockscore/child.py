@@ -160,10 +160,18 @@ Scorer = Callable[..., dict[str, Any]]
 def import_submission(context: Context) -> list[tuple[str, types.ModuleType]]:
     """Import base_models and brain_models, whichever exist; report the ones that fail."""
     modules = []
-    for kind, name in MODULES:
-        relative = name.replace(".", "/") + ".py"
-        if not (context.folder / relative).is_file():
-            continue
+    present = [
+        (kind, name)
+        for kind, name in MODULES
+        if (context.folder / (name.replace(".", "/") + ".py")).is_file()
+    ]
+    if not present:
+        message = (
+            "the models package has neither base_models.py nor brain_models.py, so there is "
+            "nothing to score; add the module from the template"
+        )
+        context.results.add_problem(Problem("missing-model-module", message, "models"))
+    for kind, name in present:
         context.status.write("importing", module=name)
         try:
             modules.append((kind, importlib.import_module(name)))

@@ -27,6 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from tooling.errors import FatalError
 from tooling.mockscore import forecast as forecasting
 from tooling.mockscore.environment import (
+    Environment,
     InstallFailed,
     default_cache_dir,
     format_requirements,
@@ -39,6 +40,7 @@ from tooling.reports import SubmissionReport
 logger = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
+MOCK_BENCHMARK = "mock"
 DEFAULT_TIMEOUT = 1800.0
 # How often the runner reads the status file and checks the clock, in seconds.
 POLL_INTERVAL = 0.2
@@ -144,6 +146,7 @@ def run_submission(
         )  # fmt: skip
         collect_results(report, outcome, timeout)
         add_forecasts(report, limits or forecasting.Limits())
+        log_forecast_warnings(report)
         return report
     finally:
         progress.finish(display, report)
@@ -151,7 +154,7 @@ def run_submission(
 
 def prepare_submission_environment(
     folder: Path, cache_dir: Path | None, timeout: float, report: SubmissionReport
-) -> Any:
+) -> Environment | None:
     """Return the submission's environment; None after reporting install-failed."""
     from tooling.validation.requirements import is_provided_requirement, read_requirements
 
@@ -175,7 +178,7 @@ def prepare_submission_environment(
 def run_child(
     folder: Path,
     display: str,
-    environment: Any,
+    environment: Environment,
     *,
     timeout: float,
     device: str,
@@ -196,7 +199,7 @@ def run_child(
             process = subprocess.Popen(
                 command,
                 cwd=scratch,
-                env=child_environment(device),
+                env=child_environment(device, benchmark),
                 stdin=subprocess.DEVNULL,
                 stdout=stdout,
                 stderr=stderr,
@@ -236,12 +239,18 @@ def child_command(
     return command
 
 
-def child_environment(device: str) -> dict[str, str]:
-    """Return the child's environment: ours, offline settings, no bytecode, the device."""
+def child_environment(device: str, benchmark: str) -> dict[str, str]:
+    """Return the child's environment: ours, no bytecode, the device and, for the mock
+    benchmark, the settings that keep brainscore-vision offline.
+
+    A real benchmark keeps brainscore-vision's own settings, because it downloads its data
+    and the ImageNet images of the layer PCA.
+    """
     from tooling.mockscore.benchmark import offline_environment
 
     environment = dict(os.environ)
-    environment.update(offline_environment())
+    if benchmark == MOCK_BENCHMARK:
+        environment.update(offline_environment())
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
     environment["PYTHONPATH"] = os.pathsep.join(tooling_path_entries(environment))
     if device == "cpu":
@@ -330,7 +339,6 @@ class StatusReader:
         self.path = path
         self.offset = 0
         self.last: dict[str, Any] = {}
-        self.models: list[str] = []
 
     def read_new(self) -> list[dict[str, Any]]:
         try:
@@ -345,8 +353,6 @@ class StatusReader:
         self.offset += len(complete) + 1
         events = [json.loads(line) for line in complete.splitlines() if line.strip()]
         for event in events:
-            if event["phase"] == "scoring":
-                self.models = event["models"]
             if event["phase"] != "progress":
                 self.last = event
         return events
@@ -441,3 +447,9 @@ def add_forecasts(report: SubmissionReport, limits: forecasting.Limits) -> None:
         forecast = forecasting.forecast(entry, limits)
         if forecast is not None:
             entry["forecast"] = forecast
+
+
+def log_forecast_warnings(report: SubmissionReport) -> None:
+    for entry in report.models:
+        for warning in entry.get("forecast", {}).get("warnings", []):
+            logger.warning("%s: model %r: %s", report.submission, entry["identifier"], warning)

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from tooling.mockscore.benchmark import ModelProblems
+from tooling.mockscore.runner import MOCK_BENCHMARK
 
 __all__ = ["MOCK_BENCHMARK", "ModelProblems", "load"]
-
-MOCK_BENCHMARK = "mock"
 
 Scorer = Callable[..., dict[str, Any]]
 
