@@ -2,9 +2,9 @@
 
 The runner starts it as `python -m tooling.mockscore.child` in an empty scratch folder.
 It reports its phase as JSON lines to a status file, so that the runner can tell an
-import that hangs from a model that is slow, and writes its results after every model
-to a JSON file, so that the models scored before a crash or a timeout keep their
-results. Stdout belongs to the submission, whose prints land there.
+import that hangs from a model that is slow. It rewrites its results file after every
+model, so that the models scored before a crash or a timeout keep their results.
+Stdout belongs to the submission, whose prints land there.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class ResultsFile:
 
 
 class Context:
-    """What every step of the child needs: the submission folder and the two files."""
+    """The submission folder and the two output files, which every step of the child uses."""
 
     def __init__(self, folder: Path, status: StatusFile, results: ResultsFile) -> None:
         self.folder = folder
@@ -144,7 +144,7 @@ def load_scorer(benchmark: str, context: Context) -> Scorer | None:
     except Exception as error:
         # NOTE: no problem code is specific to a benchmark that cannot be loaded (for
         # example because its data cannot be fetched), so it is reported as a crash,
-        # with a message that says the submission is not at fault.
+        # with a message stating that the submission is not at fault.
         message = (
             f"the benchmark {benchmark!r} could not be loaded, so no model was scored: "
             f"{exception_text(error)}; this is a fault of the scoring environment, not of "

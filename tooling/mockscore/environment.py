@@ -2,7 +2,7 @@
 
 The tooling's environment provides torch and brainscore-vision. A submission's declared
 requirements that this environment does not satisfy are installed into an overlay
-virtual environment, which sees the tooling's packages through a `.pth` file and shadows
+virtual environment, which imports the tooling's packages through a `.pth` file and shadows
 them where it installs another version. Overlays are cached under a folder named by a
 hash of what they install, so that a second check of the same submission installs
 nothing.
@@ -37,7 +37,7 @@ PIP_ERROR_LINES = 12
 
 
 class InstallFailed(Exception):
-    """pip could not install a submission's requirements; the message holds pip's error."""
+    """pip failed to install a submission's requirements; the message is pip's error."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +166,7 @@ def build_overlay(overlay: Path, requirements: Sequence[Requirement], timeout: f
 
 
 def create_venv(folder: Path) -> None:
-    """Create a virtual environment without pip that also sees the tooling's packages.
+    """Create a virtual environment without pip that can import the tooling's packages too.
 
     The `.pth` line runs `site.addsitedir`, so that `.pth` files of the tooling's
     environment (editable installs among them) take effect in the overlay too.
@@ -192,8 +192,8 @@ def base_site_packages() -> list[str]:
 def pip_install(folder: Path, requirements: Sequence[Requirement], timeout: float) -> None:
     """Install `requirements` into the venv at `folder` with the tooling's own pip.
 
-    pip's `--python` option runs it under the overlay's interpreter, so that it sees the
-    tooling's packages as installed and leaves them alone. Index settings come from the
+    pip's `--python` option runs it under the overlay's interpreter, so that it finds the
+    tooling's packages installed and leaves them alone. Index settings come from the
     usual pip configuration and PIP_* environment variables.
     """
     command = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-# FreemanZiemba2013public (V1, V2): the public split holds 135 of the 450 texture and
+# FreemanZiemba2013public (V1, V2): the public split contains 135 of the 450 texture and
 # noise images, per the packaging notebooks in brainscore_vision/data/freemanziemba2013.
 FREEMAN_ZIEMBA_2013_PUBLIC_STIMULI = 135
 # MajajHong2015public (V4, IT), the stimulus set hvm-public: the 5760 HvM images minus
@@ -29,7 +29,7 @@ LARGEST_STIMULUS_SET = max(
     PCA_FIT_IMAGES, FREEMAN_ZIEMBA_2013_PUBLIC_STIMULI, MAJAJ_HONG_2015_PUBLIC_STIMULI
 )
 # NOTE: an estimate. Activations are held once as extracted and once more while the
-# regression or the PCA works on them; a measured factor would need real scoring runs.
+# regression or the PCA works on them. A measured factor would need real scoring runs.
 COPY_FACTOR = 2.0
 DEFAULT_BYTES_PER_FEATURE = 4  # float32
 

@@ -1,8 +1,8 @@
 """Aliases that let 2019-template submissions import `model_tools` and `brainscore`.
 
-Installed only in the child process that runs a submission. An old module name is
-answered with today's module object itself, so that `isinstance` checks and module state
-are shared between the old and the new name.
+Installed only in the child process that runs a submission. An old module name resolves
+to today's module object itself, so that `isinstance` checks and module state are shared
+between the old and the new name.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ STDERR_TAIL_LINES = 15
 
 @dataclasses.dataclass
 class ChildOutcome:
-    """How the child process ended and what it wrote."""
+    """The exit status, last status event, results and peak memory of a finished child."""
 
     returncode: int
     timed_out: bool
