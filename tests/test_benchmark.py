@@ -358,3 +358,43 @@ def test_socket_guard_blocks_remote_address():
 
 def test_environment_set_for_tests(offline):
     assert os.environ["MT_IMAGENET_PATH"] == offline["MT_IMAGENET_PATH"]
+
+
+class PlainWrapper:
+    """An activations model without batch hooks, like wrappers not built on brainscore's."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __call__(self, *args, **kwargs):
+        return self._inner(*args, **kwargs)
+
+
+def test_extract_without_batch_hooks(small_net):
+    from tooling.mockscore import activations, neural
+
+    stimulus_set = neural.load_stimulus_set()
+    hooked = activations.extract(small_net, ["relu2", "fc"], stimulus_set)
+    plain = activations.extract(PlainWrapper(small_net), ["relu2", "fc"], stimulus_set)
+    for expected, actual in zip(hooked.layers, plain.layers, strict=True):
+        assert actual.layer == expected.layer
+        np.testing.assert_allclose(actual.values, expected.values, rtol=1e-6)
+
+
+def test_make_stimuli_reproduces_shipped_data(tmp_path):
+    from PIL import Image
+
+    from tooling.mockscore import make_stimuli
+
+    make_stimuli.main(["--output", str(tmp_path)])
+    shipped = make_stimuli.DATA_DIRECTORY
+    assert (tmp_path / "stimuli.json").read_text() == (shipped / "stimuli.json").read_text()
+    with (
+        np.load(tmp_path / "responses.npz") as generated,
+        np.load(shipped / "responses.npz") as committed,
+    ):
+        for region in REGIONS:
+            np.testing.assert_array_equal(generated[region], committed[region])
+    for image in sorted((shipped / "images").glob("*.png")):
+        regenerated = np.asarray(Image.open(tmp_path / "images" / image.name))
+        np.testing.assert_array_equal(regenerated, np.asarray(Image.open(image)))

@@ -21,8 +21,8 @@ from tooling.problems import Problem
 
 MINIMUM_FEATURES = 25  # the standard PLS regression fits 25 components
 BASE_MODELS_FILE = "models/base_models.py"
-# Columns of float64 copied at a time while computing a layer's Gram matrix, to bound the
-# memory of the reduction of wide layers (8192 columns x 1000 images is 64 MiB).
+# Columns copied to float64 at a time while computing a layer's Gram matrix, which bounds
+# the memory the reduction of a wide layer needs (8192 columns x 120 images is 7.5 MiB).
 _GRAM_BLOCK = 8192
 
 
@@ -40,7 +40,7 @@ class LayerActivations:
 
 @dataclasses.dataclass
 class Extraction:
-    """What one pass over the stimuli produced, with its cost."""
+    """The activations of one pass over the stimuli, with the pass's duration."""
 
     layers: list[LayerActivations]
     images: int

@@ -1,12 +1,12 @@
 """The mock benchmark: score one model offline on shipped stimuli and simulated recordings.
 
-It is built from brainscore_vision's own parts: the stimuli form a StimulusSet, each
-region's recordings a NeuroidAssembly with repetitions, the metric is the cross-validated
-PLS regression with Pearson correlation of the public V1, V2, V4 and IT benchmarks, the
-ceiling is the split-half internal consistency, and a base model is committed to regions
-with ModelCommitment. A base model runs the stimuli once, with every layer recorded in the
-same forward pass; each layer is then scored for every region, and each region takes its
-best layer, as brainscore_vision's LayerSelection does.
+It is built from brainscore_vision's own parts. The stimuli form a StimulusSet and each
+region's recordings a NeuroidAssembly with repetitions. The metric is the cross-validated
+PLS regression with Pearson correlation of the public V1, V2, V4 and IT benchmarks, and
+the ceiling is the split-half internal consistency. A base model runs the stimuli once,
+with every layer recorded in the same forward pass. Each layer is then scored for every
+region, each region takes its best layer as LayerSelection does, and ModelCommitment
+commits the model to those layers.
 
 Call `offline_environment()` and put its variables into `os.environ` before anything
 imports brainscore_vision; this module imports brainscore_vision only when a model is
@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,7 +37,7 @@ Progress = Callable[[str], None]
 
 
 class ModelProblems(Exception):
-    """Raised when a model's layers or recordings cannot be scored; lists every such problem."""
+    """Raised when layers or recordings of a model cannot be scored, with every problem."""
 
     def __init__(self, problems: Sequence[Problem]):
         self.problems = list(problems)
@@ -50,13 +51,13 @@ def default_directory() -> Path:
 
 
 def offline_environment(directory: Path | None = None) -> dict[str, str]:
-    """Return the environment variables that keep brainscore_vision from downloading or
-    installing anything, and write the ImageNet stand-in they point at if it is missing.
+    """Return environment variables that stop brainscore_vision downloading or installing.
 
-    Set them before brainscore_vision is imported. Result caching is turned off and every
-    folder brainscore_vision writes to is inside `directory`. `MT_IMAGENET_PATH` points at
-    generated images in the HDF5 layout of brainscore's ImageNet validation file, which the
-    layer PCA of LayerSelection otherwise downloads from S3.
+    Set them before brainscore_vision is imported. They turn result caching off and put
+    every folder brainscore_vision writes to inside `directory`. `MT_IMAGENET_PATH` points
+    at generated images in the HDF5 layout of brainscore's ImageNet validation file, which
+    LayerSelection's layer PCA would otherwise download from S3. This function writes that
+    file when it is missing.
     """
     from tooling.mockscore.imagenet import write_imagenet_substitute
 
@@ -82,9 +83,12 @@ def offline_environment(directory: Path | None = None) -> dict[str, str]:
 def score_base_model(
     identifier: str, activations_model, layers: list[str], progress: Progress | None = None
 ) -> dict:
-    """Score a base model: extract every layer once, score each layer for every region,
-    commit the best layer per region with ModelCommitment and check its behavioural
-    readout. Raises ModelProblems for unusable layers."""
+    """Score a base model and check its behavioural readout.
+
+    Every layer is extracted in one pass and scored for every region. The best layer per
+    region is committed with ModelCommitment, whose probabilities readout is then checked.
+    Raises ModelProblems listing every unusable layer.
+    """
     from brainscore_vision.model_helpers.brain_transformation import ModelCommitment
 
     from tooling.mockscore import activations as extraction_module
@@ -155,23 +159,33 @@ def _select_layers(extraction, stimulus_set, report: Progress) -> tuple[dict, di
 
 
 def _score(region: str, source) -> dict[str, float]:
-    """Return raw, ceiling and ceiled scores of one source assembly (presentation x neuroid)
-    for a region; the ceiled score is the explained variance r**2 / ceiling, as in
-    brainscore_vision's NeuralBenchmark."""
+    """Return raw, ceiling and ceiled scores of a source assembly (presentation x neuroid).
+
+    The ceiled score is the explained variance r**2 / ceiling, as in brainscore_vision's
+    NeuralBenchmark.
+    """
     from brainscore_vision.benchmark_helpers.neural_common import explained_variance
+    from sklearn.exceptions import ConvergenceWarning
 
     from tooling.mockscore import neural
 
     benchmark = neural.region_benchmark(region)
     ceiling = neural.region_ceiling(region)
-    raw = benchmark._similarity_metric(source, benchmark._assembly)
+    with warnings.catch_warnings():
+        # PLS warns when its power iteration stops at max_iter on a nearly degenerate
+        # component. The score is still computed, as in real scoring, and the warning
+        # would only confuse a submitter.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        raw = benchmark._similarity_metric(source, benchmark._assembly)
     ceiled = explained_variance(raw, ceiling)
     return {"raw": float(raw), "ceiling": float(ceiling), "ceiled": float(ceiled)}
 
 
 def score_brain_model(identifier: str, brain_model, progress: Progress | None = None) -> dict:
-    """Score a brain model: record each region on the stimuli, score it, and check the
-    behavioural readout. Raises ModelProblems for unusable recordings."""
+    """Record and score each region of a brain model, then check its behavioural readout.
+
+    Raises ModelProblems listing every region whose recording cannot be scored.
+    """
     from tooling.mockscore import neural
 
     report = progress or _log_progress
@@ -255,8 +269,12 @@ def check_behaviour(brain_model) -> dict:
             stimuli, target_visual_degrees=degrees, source_visual_degrees=neural.VISUAL_DEGREES
         )
 
-    brain_model.start_task(BrainModel.Task.probabilities, on_screen(fitting))
-    probabilities = brain_model.look_at(on_screen(test))
+    with warnings.catch_warnings():
+        # brainscore-vision 2.4.2's ProbabilitiesClassifier passes `multi_class`, which
+        # scikit-learn 1.5 deprecates; that is no problem of the submission.
+        warnings.filterwarnings("ignore", message=".*'multi_class' was deprecated")
+        brain_model.start_task(BrainModel.Task.probabilities, on_screen(fitting))
+        probabilities = brain_model.look_at(on_screen(test))
     labels = sorted(set(fitting["image_label"]))
     values = np.asarray(probabilities.transpose("presentation", "choice").values, dtype=float)
     shape = [int(size) for size in values.shape]

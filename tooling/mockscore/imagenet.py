@@ -3,7 +3,7 @@
 brainscore_vision's LayerPCA (used by LayerSelection) fits each layer's principal
 components on ImageNet validation images, read from the HDF5 file at `MT_IMAGENET_PATH`
 and downloaded from S3 when that file is missing. In brainscore-vision 2.4.2
-(`model_helpers/activations/pca.py`, `_get_imagenet_val`) the file holds a uint8 dataset
+(`model_helpers/activations/pca.py`, `_get_imagenet_val`) the file contains a uint8 dataset
 `val/images` of shape (images, height, width, 3) with 50 images per class in class order,
 and n images are read as the first n // 1000 + 1 of each class: for the 1000 components
 LayerSelection asks for, indices 0, 50, 100, ..., 49950.

@@ -111,9 +111,9 @@ class PearsonPerNeuroid(XarrayCorrelation):
     """Pearson correlation of prediction and target per neuroid, over stimuli.
 
     It aligns and packages its inputs as brainscore_vision's `pearsonr_correlation()`
-    (an XarrayCorrelation of scipy.stats.pearsonr) does and gives the same values, but
-    computes all neuroids in one array operation in place of one scipy call per neuroid,
-    which dominated the metric's time on the mock benchmark's small inputs.
+    (an XarrayCorrelation of scipy.stats.pearsonr) does, and gives the same values. It
+    computes all neuroids in one array operation, because one scipy call per neuroid
+    took most of the metric's time on the mock benchmark's small inputs.
     """
 
     def __init__(self):
