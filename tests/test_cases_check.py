@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tooling.cli import main
+from tooling.reports.model import validate_report_data
 
 pytestmark = pytest.mark.slow
 
@@ -160,3 +161,12 @@ def test_scoring_leaves_submission_unchanged(check_root: Path, reports: dict[str
     caches = sorted(path.parent.parent.name for path in check_root.glob("**/models/__pycache__"))
 
     assert caches == ["stray-files"]
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param("all.json", id="all"), pytest.param("hanging.json", id="hanging")]
+)
+def test_report_matches_schema(check_root: Path, name: str) -> None:
+    document = json.loads((check_root / name).read_text())
+
+    validate_report_data(document)
