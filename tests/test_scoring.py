@@ -71,7 +71,9 @@ class FakeRunner:
             # Stands in for the worker being killed: nothing after this point runs.
             raise SystemExit("killed")
         if benchmark != "mock":
-            problem = Problem("model-crashed", f"the benchmark {benchmark!r} could not be loaded")
+            problem = Problem(
+                "benchmark-unavailable", f"the benchmark {benchmark!r} could not be loaded"
+            )
             return SubmissionReport(display, problems=[problem])
         assert (folder / "models" / "base_models.py").is_file()
         regions = {

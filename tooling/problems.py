@@ -154,6 +154,13 @@ CODES: dict[str, CodeInfo] = {
         "the model ran out of memory",
         "reduce the model's memory use, for example the batch size or the layers chosen",
     ),
+    "benchmark-unavailable": CodeInfo(
+        "error",
+        "the benchmark could not be loaded, for example because its data cannot be "
+        "fetched; the submission is not at fault",
+        "nothing to change in the submission: an operator checks the scoring service's "
+        "network and data access, then scores the package again",
+    ),
     "placeholder-bibtex": CodeInfo(
         "warning",
         "get_bibtex returns an empty or placeholder string",

@@ -142,15 +142,12 @@ def load_scorer(benchmark: str, context: Context) -> Scorer | None:
     try:
         return scorers.load(benchmark)
     except Exception as error:
-        # NOTE: no problem code is specific to a benchmark that cannot be loaded (for
-        # example because its data cannot be fetched), so it is reported as a crash,
-        # with a message stating that the submission is not at fault.
         message = (
             f"the benchmark {benchmark!r} could not be loaded, so no model was scored: "
             f"{exception_text(error)}; this is a fault of the scoring environment, not of "
             f"the submission"
         )
-        context.results.add_problem(Problem("model-crashed", message))
+        context.results.add_problem(Problem("benchmark-unavailable", message))
         return None
 
 
