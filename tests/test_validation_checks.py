@@ -883,3 +883,22 @@ def test_git_folder_skipped(tmp_path: Path) -> None:
     folder = write_submission(tmp_path, {".git/objects/x.py": "def broken(:\n"})
 
     assert problems_of(folder) == []
+
+
+@pytest.mark.parametrize(
+    ("bibtex", "reason"),
+    [
+        pytest.param("TODO", "which is not a BibTeX entry", id="no-entry"),
+        pytest.param(
+            "@article{TODO, title={TODO}}", "which is a placeholder entry", id="template-entry"
+        ),
+    ],
+)
+def test_placeholder_bibtex_says_why(tmp_path: Path, bibtex: str, reason: str) -> None:
+    folder = write_submission(
+        tmp_path, replaced("@article{author2020, title={A model}, " "year={2020}}", bibtex)
+    )
+
+    problem = only(problems_of(folder), "placeholder-bibtex")
+
+    assert reason in problem.message

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--watch",
         type=float,
         metavar="SECONDS",
-        help="with --spool, keep polling the spool at this interval",
+        help="with --spool, keep polling the spool every SECONDS seconds",
     )
     parser.add_argument(
         "--home",
@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=3600.0,
         metavar="SECONDS",
-        help="wall-clock limit for each model and benchmark (default: " "%(default)s)",
+        help="wall-clock limit in seconds for each model and benchmark (default: %(default)s)",
     )
     parser.add_argument(
         "--device",

@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=RetryPolicy.delay,
         metavar="SECONDS",
-        help="wait before the first retry; each later wait " "doubles (default: %(default)s)",
+        help="seconds to wait before the first retry; each later wait doubles "
+        "(default: %(default)s)",
     )
     parser.set_defaults(run=run)
 

@@ -111,9 +111,8 @@ def check_bibtex(source: SourceFile) -> list[Problem]:
             problems.append(
                 Problem(
                     "placeholder-bibtex",
-                    f"get_bibtex returns {shorten(text)!r}, not a BibTeX entry; return the "
-                    f"entry of the paper that describes the model, starting with '@article{{' "
-                    f"or similar",
+                    f"get_bibtex returns {shorten(text)!r}, {placeholder_reason(text)}; "
+                    f"return the BibTeX entry of the paper that describes the model",
                     file=source.relative,
                     line=node.lineno,
                 )
@@ -129,6 +128,12 @@ def literal_text(node: ast.expr | None, source: SourceFile) -> str | None:
     if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
         return node.value or ""
     return None
+
+
+def placeholder_reason(text: str) -> str:
+    if not _BIBTEX_ENTRY.search(text):
+        return "which is not a BibTeX entry (one starts like '@article{key,')"
+    return "which is a placeholder entry"
 
 
 def is_placeholder(text: str) -> bool:
