@@ -126,3 +126,27 @@ def test_emit_writes_json_output_file(tmp_path):
     emit(make_report(), "text", output=str(output), stream=io.StringIO())
 
     assert json.loads(output.read_text())["command"] == "validate"
+
+
+def test_text_escapes_newline_in_model_entry():
+    submission = SubmissionReport(
+        "submissions/a",
+        models=[{"identifier": "net\n::error file=x.py::forged", "kind": "base"}],
+    )
+
+    text = render_text(Report("validate", [submission]))
+
+    assert "\n::error" not in text
+    assert "  model net\\n::error file=x.py::forged (base model)" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("&commat;octocat", "&amp;commat;octocat", id="entity"),
+        pytest.param("torvalds/linux#1", "torvalds/linux\\#\u200b1", id="reference"),
+        pytest.param("abc\u202edef", "abcdef", id="right-to-left-override"),
+    ],
+)
+def test_escape_markdown_cases(text, expected):
+    assert escape_markdown(text) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tooling.reports.model import Report, SubmissionReport
 from tooling.reports.text import count
@@ -37,9 +38,15 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
 def escape_markdown(text: str) -> str:
-    """Escape untrusted text for a Markdown table cell or paragraph: no HTML, no links."""
-    one_line = " ".join(text.split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line).replace("@", "@\u200b")
+    """Escape untrusted text for a Markdown table cell or paragraph.
+
+    No HTML, entities, links, @-mentions or #-references survive, and format characters
+    (such as right-to-left overrides, which can disguise a name) are dropped.
+    """
+    visible = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    one_line = " ".join(visible.split()).replace("&", "&amp;")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
+    return escaped.replace("@", "@\u200b").replace("\\#", "\\#\u200b")
 
 
 def render_summary(report: Report) -> str:

@@ -28,7 +28,8 @@ def render_submission(submission: SubmissionReport) -> str:
         message = one_line(problem.message)
         lines.append(f"  {location}: {problem.severity}: {message} [{problem.code}]")
     for model in submission.models:
-        lines.extend(render_model(model))
+        # Model entries come from the submission's own process, so each line is escaped.
+        lines.extend(one_line(line) for line in render_model(model))
     return "\n".join(lines)
 
 
