@@ -259,3 +259,19 @@ def test_github_trigger_dispatches_workflow(
 def test_github_trigger_needs_package_url(package: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(trigger_args(package, "github")) == 1
     assert "no package URL for the github backend" in capsys.readouterr().err
+
+
+def test_jenkins_rejects_plain_http_to_remote_host(
+    package: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JENKINS_URL", f"http://{JENKINS_USER}:{JENKINS_TOKEN}@jenkins.example")
+    monkeypatch.setenv("JENKINS_JOB", "score")
+    monkeypatch.setenv("JENKINS_USER", JENKINS_USER)
+    monkeypatch.setenv("JENKINS_API_TOKEN", JENKINS_TOKEN)
+
+    code = main(trigger_args(package, "jenkins"))
+
+    error = capsys.readouterr().err
+    assert code == 1
+    assert "insecure Jenkins address, JENKINS_URL='http://jenkins.example'" in error
+    assert JENKINS_TOKEN not in error

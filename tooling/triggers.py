@@ -146,8 +146,18 @@ def trigger_local(trigger: Trigger, spool: Path | None = None) -> str:
     return f"queued in the local spool as {record.name}"
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def jenkins_url(environ: Mapping[str, str]) -> str:
     base = require(environ, "JENKINS_URL", "the Jenkins server's address").rstrip("/")
+    parsed = urllib.parse.urlsplit(base)
+    # The user and API token go in a basic-auth header, readable on the way over plain HTTP.
+    if parsed.scheme != "https" and parsed.hostname not in LOOPBACK_HOSTS:
+        raise FatalError(
+            f"insecure Jenkins address, JENKINS_URL={without_userinfo(base)!r}: the API token "
+            f"would be sent unencrypted; use an https:// address"
+        )
     job = require(
         environ, "JENKINS_JOB", "the scoring job's name (folder/name for a job " "inside a folder)"
     )
