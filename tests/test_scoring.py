@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -396,3 +398,85 @@ def test_score_models_unknown_statically(tmp_path: Path) -> None:
     assert sorted(rows) == [("*", "NoSuchLab2099.IT-pls"), ("net-x", "mock"), ("net-y", "mock")]
     assert rows["net-y", "mock"].ceiled == pytest.approx(0.5)
     assert "could not be loaded" in rows["*", "NoSuchLab2099.IT-pls"].error
+
+
+LEAKING_BASE = (
+    "import os\n\n"
+    "with open(f'/proc/{os.getppid()}/environ', 'rb') as file:\n"
+    "    startup = file.read().decode(errors='replace').split('\\0')\n"
+    "own = [f'{name}={value}' for name, value in os.environ.items()]\n"
+    "raise RuntimeError(f'parent: {startup}; own: {own}')\n"
+)
+
+WORKER_SCRIPT = """
+import sys
+from pathlib import Path
+from tooling.scoring.store import Store
+from tooling.scoring.worker import WorkerSettings, score_package
+
+home = Path(sys.argv[2])
+settings = WorkerSettings(home=home, store=Store(sys.argv[3]), device="cpu", timeout=120)
+score_package(Path(sys.argv[1]), settings)
+"""
+
+SECRETS = {
+    "BRAINSCORE_SMTP_PASSWORD": "smtp-password-1f2e",
+    "BRAINSCORE_DATABASE_URL": "postgresql://scorer:db-password-3c4d@db/scores",
+    "GITHUB_TOKEN": "ghp_token5e6f",
+    "BRAINSCORE_ADDRESS_BOOK": "/srv/address-book-7a8b.json",
+    "SMTP_HOST_SECRET": "secret-9c0d",
+}
+
+
+@pytest.fixture(scope="module")
+def leaked_error(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The stored error of a submission that reads the worker's startup environment,
+    scored by a worker process that starts with credentials in its environment."""
+    tmp_path = tmp_path_factory.mktemp("leak")
+    folder = make_submission(tmp_path / "leak")
+    (folder / "models" / "base_models.py").write_text(LEAKING_BASE)
+    package = build_package(folder, tmp_path / "packages", commit="c" * 40)
+    url = f"sqlite:///{tmp_path / 'scores.sqlite'}"
+    environment = {**os.environ, **SECRETS}
+    completed = subprocess.run(
+        [sys.executable, "-c", WORKER_SCRIPT, str(package.path), str(tmp_path / "home"), url],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    (row,) = Store(url).scores(check_package(package.path).key)
+    return row.error
+
+
+@pytest.mark.slow
+def test_leaking_submission_ran(leaked_error: str) -> None:
+    assert "RuntimeError: parent:" in leaked_error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SECRETS))
+def test_submission_reads_no_secret(leaked_error: str, name: str) -> None:
+    assert SECRETS[name] not in leaked_error
+
+
+@pytest.mark.slow
+def test_submission_home_is_not_the_worker_home(leaked_error: str) -> None:
+    own = leaked_error.partition("; own: ")[2]
+
+    assert f"'HOME={os.environ['HOME']}'" not in own
+
+
+def test_long_error_is_cut(package: Path, tmp_path: Path) -> None:
+    def verbose_runner(folder: Path, display: str, **options: Any) -> SubmissionReport:
+        return SubmissionReport(display, problems=[Problem("import-failed", "x" * 5000)])
+
+    settings = settings_for(tmp_path, FakeRunner())
+    settings.runner = verbose_runner
+    outcome = score_package(package, settings)
+    errors = [row.error for row in settings.store.scores(outcome.key)]
+
+    assert [len(error) for error in errors] == [2036, 2036]
+    assert errors[0].endswith("[... 3015 more characters left out]")

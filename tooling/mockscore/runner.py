@@ -1,24 +1,30 @@
 """Run one submission's models in an isolated child process and collect a report.
 
 Each submission gets its own process, started in a new session with an empty scratch
-folder as its working directory, in the tooling's environment plus an overlay with the
-requirements that environment lacks. A wall-clock timeout kills the whole process tree.
+folder as its working directory and home, in the tooling's environment plus an overlay
+with the requirements that environment lacks. The child's environment variables come from
+an allow-list, so that credentials of the caller never reach it. A wall-clock timeout
+kills the child; when the child ends for any reason, every process it left behind is
+killed too, including daemons that left its session.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import dataclasses
 import json
 import logging
 import os
 import signal
+import site
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +51,29 @@ DEFAULT_TIMEOUT = 1800.0
 # How often the runner reads the status file and checks the clock, in seconds.
 POLL_INTERVAL = 0.2
 STDERR_TAIL_LINES = 15
+# Variables passed from the runner's environment to the child, by exact name or prefix.
+# Anything else, credentials among them, is left out.
+PASSED_VARIABLES = frozenset(
+    {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER",
+     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_HOME", "BRAINSCORE_HOME", "BRAINIO_HOME",
+     "MT_HOME", "MT_IMAGENET_PATH", "RESULTCACHING_HOME", "RESULTCACHING_DISABLE",
+     "BS_INSTALL_DEPENDENCIES"}
+)  # fmt: skip
+PASSED_PREFIXES = ("LC_",)
+# A passed variable whose name holds one of these is still left out.
+SECRET_NAME_PARTS = ("TOKEN", "PASSWORD", "SECRET", "CREDENTIAL", "API_KEY", "AUTH")
+# The folder on the child's PYTHONPATH that holds a link to the `tooling` package.
+TOOLING_LINK_FOLDER = "pythonpath"
+# prctl options (linux/prctl.h).
+PR_SET_CHILD_SUBREAPER = 36
+# How long the runner waits for killed descendants to disappear, in seconds.
+REAP_SECONDS = 5.0
+
+# The process ids of the children running now, which `run_submissions` runs in threads.
+_running: set[int] = set()
+# How many runs are between the start of their child and the end of its leftovers.
+_adopting = 0
+_adopting_lock = threading.Lock()
 
 
 @dataclasses.dataclass
@@ -192,22 +221,29 @@ def run_child(
         control.mkdir()
         scratch.mkdir()
         command = child_command(environment.python, folder, control, device, models, benchmark)
+        variables = child_environment(device, benchmark, scratch, control)
         with (
             open(control / "stdout.log", "wb") as stdout,
             open(control / "stderr.log", "wb") as stderr,
+            adopting_orphans(),
         ):
             process = subprocess.Popen(
                 command,
                 cwd=scratch,
-                env=child_environment(device, benchmark),
+                env=variables,
                 stdin=subprocess.DEVNULL,
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
             )
-            returncode, timed_out, peak, last_status = supervise(
-                process, control / "status.jsonl", timeout, display, progress
-            )
+            _running.add(process.pid)
+            try:
+                returncode, timed_out, peak, last_status = supervise(
+                    process, control / "status.jsonl", timeout, display, progress
+                )
+            finally:
+                _running.discard(process.pid)
+                end_descendants(process.pid)
         return ChildOutcome(
             returncode=returncode,
             timed_out=timed_out,
@@ -239,43 +275,62 @@ def child_command(
     return command
 
 
-def child_environment(device: str, benchmark: str) -> dict[str, str]:
-    """Return the child's environment: ours, no bytecode, the device and, for the mock
-    benchmark, the settings that keep brainscore-vision offline.
+def child_environment(device: str, benchmark: str, home: Path, control: Path) -> dict[str, str]:
+    """Return the child's environment, built from an allow-list of the runner's variables.
 
-    A real benchmark keeps brainscore-vision's own settings, because it downloads its data
-    and the ImageNet images of the layer PCA.
+    The child gets PATH, the locale, the device settings and brainscore-vision's data
+    folders, with `home` as its HOME and temporary folder, no proxy settings and no
+    bytecode. Database URLs, mail settings and every variable named like a token,
+    password or secret stay out. For the mock benchmark it also gets the settings that
+    keep brainscore-vision offline; a real benchmark keeps brainscore-vision's own
+    settings, because it downloads its data and the ImageNet images of the layer PCA.
     """
-    from tooling.mockscore.benchmark import offline_environment
-
-    environment = dict(os.environ)
+    environment = {name: value for name, value in os.environ.items() if is_passed_variable(name)}
+    environment.setdefault("PATH", os.defpath)
+    environment["HOME"] = str(home)
+    environment["TMPDIR"] = str(home)
+    if site.ENABLE_USER_SITE and site.USER_BASE:
+        # HOME moved, so the user site (`pip install --user`) is named explicitly.
+        environment["PYTHONUSERBASE"] = site.USER_BASE
     if benchmark == MOCK_BENCHMARK:
+        from tooling.mockscore.benchmark import offline_environment
+
         environment.update(offline_environment())
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    environment["PYTHONPATH"] = os.pathsep.join(tooling_path_entries(environment))
+    entries = tooling_path_entries(control)
+    if entries:
+        environment["PYTHONPATH"] = os.pathsep.join(entries)
     if device == "cpu":
         environment["CUDA_VISIBLE_DEVICES"] = ""
     return environment
 
 
-def tooling_path_entries(environment: dict[str, str]) -> list[str]:
-    """Return PYTHONPATH with the folder holding the `tooling` package added at its end.
+def is_passed_variable(name: str) -> bool:
+    upper = name.upper()
+    if any(part in upper for part in SECRET_NAME_PARTS):
+        return False
+    return name in PASSED_VARIABLES or name.startswith(PASSED_PREFIXES)
 
-    The child imports `tooling.mockscore.child` from its scratch folder, which finds the
-    package through an install or, for a source checkout, through this entry.
+
+def tooling_path_entries(control: Path) -> list[str]:
+    """Return the PYTHONPATH through which the child imports the `tooling` package.
+
+    An installed tooling needs none. A source checkout gets a folder that holds only a
+    link to its `tooling` package: putting the checkout's root there would let any other
+    module in it, which a pull request can add, shadow the packages the child imports.
     """
     import tooling
 
-    root = str(Path(tooling.__file__).resolve().parent.parent)
-    entries = [entry for entry in environment.get("PYTHONPATH", "").split(os.pathsep) if entry]
-    if root not in entries and not is_site_packages(root):
-        entries.append(root)
-    return entries
+    package = Path(tooling.__file__).resolve().parent
+    if is_site_packages(str(package.parent)):
+        return []
+    folder = control / TOOLING_LINK_FOLDER
+    folder.mkdir(exist_ok=True)
+    (folder / "tooling").symlink_to(package, target_is_directory=True)
+    return [str(folder)]
 
 
 def is_site_packages(path: str) -> bool:
-    import site
-
     return path in site.getsitepackages()
 
 
@@ -308,6 +363,38 @@ def supervise(
     return process.returncode, timed_out, maxrss_mib(usage.ru_maxrss), reader.last
 
 
+@contextlib.contextmanager
+def adopting_orphans() -> Iterator[None]:
+    """Make this process a child subreaper while at least one run is in the block.
+
+    The orphans of the child's descendants, such as a daemon started with a double fork
+    and setsid, then become children of this process rather than of init, so that
+    `end_descendants` finds and kills them. Linux only; elsewhere such daemons may
+    outlive the child.
+    """
+    global _adopting
+    with _adopting_lock:
+        if _adopting == 0:
+            set_child_subreaper(True)
+        _adopting += 1
+    try:
+        yield
+    finally:
+        with _adopting_lock:
+            _adopting -= 1
+            if _adopting == 0:
+                set_child_subreaper(False)
+
+
+def set_child_subreaper(enabled: bool) -> None:
+    if not sys.platform.startswith("linux"):
+        logger.debug("no child subreaper on %s; daemons of the child may outlive it", sys.platform)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, int(enabled), 0, 0, 0) != 0:
+        logger.debug("prctl(PR_SET_CHILD_SUBREAPER) failed: %s", os.strerror(ctypes.get_errno()))
+
+
 def kill_tree(pid: int) -> None:
     """Kill the child's process group and any descendant that left it."""
     descendants = []
@@ -324,6 +411,63 @@ def kill_tree(pid: int) -> None:
             descendant.kill()
         except Exception:
             logger.debug("descendant %d exited before it was killed", descendant.pid)
+
+
+def end_descendants(pid: int) -> None:
+    """Kill and reap whatever the child `pid` left running, after it has ended.
+
+    The leftovers are direct children of this process, because it is a subreaper: the
+    members of the child's session, and orphans in a session of their own such as
+    daemons, with everything below them. This process's own helpers (pip, in its
+    session) and the children of runs still going (in theirs) are left alone.
+    """
+    import psutil
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    keep = {os.getsid(0), *running_children()}
+    leftovers = []
+    for process in psutil.Process().children():
+        if process.pid in keep or session_of(process.pid) in keep:
+            continue
+        leftovers.append(process)
+        with contextlib.suppress(psutil.Error):
+            leftovers.extend(process.children(recursive=True))
+    for process in leftovers:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    reap([process.pid for process in leftovers], pid)
+
+
+def running_children() -> set[int]:
+    return set(_running)
+
+
+def session_of(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def reap(pids: list[int], child: int) -> None:
+    """Wait until the killed processes `pids` are gone, reaping those re-parented here."""
+    import psutil
+
+    deadline = time.monotonic() + REAP_SECONDS
+    remaining = set(pids)
+    while remaining and time.monotonic() < deadline:
+        for pid in list(remaining):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not a child of this process (yet), or reaped
+                done = 0 if psutil.pid_exists(pid) else pid
+            if done:
+                remaining.discard(pid)
+        if remaining:
+            time.sleep(0.05)
+    for pid in sorted(remaining):
+        logger.warning("process %d, left by the child %d, did not end", pid, child)
 
 
 def maxrss_mib(maxrss: int) -> float:
@@ -351,11 +495,23 @@ class StatusReader:
         if not complete:
             return []
         self.offset += len(complete) + 1
-        events = [json.loads(line) for line in complete.splitlines() if line.strip()]
+        events = [parse_status_line(line) for line in complete.splitlines() if line.strip()]
         for event in events:
             if event["phase"] != "progress":
                 self.last = event
         return events
+
+
+def parse_status_line(line: bytes) -> dict[str, Any]:
+    """Return one status event; a malformed line, which submission code can write, is
+    an event of the phase "unknown"."""
+    try:
+        event = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        event = None
+    if not isinstance(event, dict) or not isinstance(event.get("phase"), str):
+        return {"phase": "unknown"}
+    return event
 
 
 def read_results(path: Path) -> dict[str, Any]:

@@ -36,6 +36,9 @@ FAILED = "failed"
 # Delivery states.
 PENDING = "pending"
 SENT = "sent"
+# A stored error, which its author gets by email, is cut to this many characters: it can
+# quote text that submission code chose.
+MAX_ERROR_CHARACTERS = 2000
 
 
 def utc_now() -> datetime.datetime:
@@ -158,7 +161,7 @@ class Store:
         with self.session() as session:
             row = session.get(Submission, key)
             row.status = status
-            row.error = error
+            row.error = cap_error(error)
             if status in (SCORED, FAILED):
                 row.finished_at = utc_now()
             session.commit()
@@ -192,7 +195,7 @@ class Store:
             row.raw = result.raw
             row.ceiling = result.ceiling
             row.ceiled = result.ceiled
-            row.error = result.error
+            row.error = cap_error(result.error)
             row.details = result.details
             row.finished_at = utc_now()
             session.commit()
@@ -254,3 +257,11 @@ class Store:
                 Score.key == key, Score.model == model, Score.benchmark == benchmark
             )
         ).first()
+
+
+def cap_error(text: str | None) -> str | None:
+    """Cut an error text to MAX_ERROR_CHARACTERS, saying how much was left out."""
+    if text is None or len(text) <= MAX_ERROR_CHARACTERS:
+        return text
+    left_out = len(text) - MAX_ERROR_CHARACTERS
+    return f"{text[:MAX_ERROR_CHARACTERS]} [... {left_out} more characters left out]"

@@ -9,12 +9,14 @@ workers off the same package, so a killed worker resumes where it stopped.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import fcntl
 import logging
 import math
 import os
 import statistics
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,14 +33,25 @@ MOCK_BENCHMARK = "mock"
 DEFAULT_TIMEOUT = 3600.0
 REGIONS = ("V1", "V2", "V4", "IT")
 MAX_ERROR_PROBLEMS = 5
+# prctl option (linux/prctl.h).
+PR_SET_DUMPABLE = 4
 # The model name of the row that stands for a whole benchmark run while the submission's
 # models are unknown.
 ALL_MODELS = "*"
 
-# Environment variables that hold credentials. The runner's child process inherits the
-# worker's environment, so these are removed while submission code runs.
+# Environment variables that hold credentials, removed while submission code runs. The
+# runner builds its child's environment from an allow-list; these names also cover the
+# pip processes that install a submission's requirements.
 SECRET_NAME_PARTS = ("TOKEN", "PASSWORD", "SECRET", "CREDENTIAL", "API_KEY")
-SECRET_VARIABLES = frozenset({"BRAINSCORE_DATABASE_URL", "BRAINSCORE_SMTP_USER", "JENKINS_USER"})
+SECRET_VARIABLES = frozenset(
+    {
+        "BRAINSCORE_DATABASE_URL",
+        "BRAINSCORE_SMTP_USER",
+        "BRAINSCORE_ADDRESS_BOOK",
+        "BRAINSCORE_SCORING_HOME",
+        "JENKINS_USER",
+    }
+)
 
 Runner = Callable[..., SubmissionReport]
 
@@ -64,6 +77,11 @@ class WorkerSettings:
 
     def log_path(self, key: str) -> Path:
         return self.log_folder / f"{key}.log"
+
+    def overlay_cache(self, folder: Path) -> Path:
+        """Return the overlay cache of the package extracted at `folder`: its own, in its
+        work folder, so that no other package's code can change what it imports."""
+        return folder.parent.parent / "overlays"
 
 
 class PackageBusy(FatalError):
@@ -126,17 +144,58 @@ def is_secret_variable(name: str) -> bool:
 
 @contextlib.contextmanager
 def without_secrets() -> Iterator[None]:
-    """Remove credentials from os.environ for the duration, and put them back after.
-
-    NOTE: this keeps credentials out of the child's environment only. A child running as
-    the same user can still read the worker's /proc/<pid>/environ, so the worker should
-    run in a container or VM that contains no other secrets.
-    """
+    """Remove credentials from os.environ for the duration, and put them back after."""
     removed = {name: os.environ.pop(name) for name in list(os.environ) if is_secret_variable(name)}
     try:
         yield
     finally:
         os.environ.update(removed)
+
+
+def protect_process() -> None:
+    """Keep the worker's credentials out of reach of the processes it starts.
+
+    A child running as the same user can read /proc/<worker>/environ, the environment the
+    worker started with, and /proc/<worker>/mem. This makes the worker non-dumpable,
+    which closes both to other processes of the user that lack CAP_SYS_PTRACE, and
+    overwrites the credentials in that startup environment, which also hides them from
+    a child running as root. Linux only; elsewhere it logs and does nothing.
+
+    NOTE: this does not stop a child from reading the files the worker's user can read,
+    such as the address book and the SQLite database. A shared service should run the
+    worker in a container or VM of its own, or the child as another user; see
+    docs/scoring.md.
+    """
+    if not sys.platform.startswith("linux"):
+        logger.debug("cannot protect the worker's environment on %s", sys.platform)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        logger.warning("prctl(PR_SET_DUMPABLE) failed: %s", os.strerror(ctypes.get_errno()))
+    try:
+        erase_startup_secrets()
+    except (OSError, ValueError) as error:
+        logger.warning("could not erase credentials from the startup environment: %s", error)
+
+
+def erase_startup_secrets() -> None:
+    """Overwrite the credentials in this process's startup environment with NUL bytes.
+
+    os.environ is a copy made at startup, so Python code keeps reading them; C code that
+    calls getenv() for one of them gets an empty string.
+    """
+    fields = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
+    # env_start and env_end are fields 50 and 51 of proc(5); fields[0] is field 3.
+    start, end = int(fields[47]), int(fields[48])
+    if not 0 < start < end:
+        raise ValueError(f"no startup environment in /proc/self/stat ({start}, {end})")
+    block = ctypes.string_at(start, end - start)
+    offset = 0
+    for entry in block.split(b"\0"):
+        name = entry.partition(b"=")[0].decode(errors="replace")
+        if entry and is_secret_variable(name):
+            ctypes.memset(start + offset, 0, len(entry))
+        offset += len(entry) + 1
 
 
 def score_package(
@@ -292,6 +351,7 @@ def run_runner(
 ) -> SubmissionReport | PairResult:
     """Call the runner without credentials in the environment; a crash becomes an error."""
     runner = settings.runner or default_runner()
+    protect_process()
     try:
         with without_secrets():
             report = runner(
@@ -301,6 +361,7 @@ def run_runner(
                 device=settings.device,
                 models=models,
                 benchmark=benchmark,
+                cache_dir=settings.overlay_cache(folder),
             )
     except FatalError as error:
         return PairResult(error=str(error))
