@@ -12,6 +12,7 @@ import concurrent.futures
 import hashlib
 import importlib.util
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -33,6 +34,7 @@ from tooling.mockscore.environment import (
 from tooling.mockscore.runner import (
     ChildOutcome,
     StatusReader,
+    child_environment,
     ending_problem,
     resolve_device,
     run_submission,
@@ -616,3 +618,126 @@ def test_library_frame_named_without_user_frame(tmp_path: Path) -> None:
 )
 def test_out_of_memory_detection(error: BaseException, expected: bool) -> None:
     assert child.is_out_of_memory(error) is expected
+
+
+LEAVING_BASE = """
+import os
+import sys
+import time
+
+FOLDER = {folder!r}
+
+if os.fork() == 0:  # a grandchild in the child's process group
+    with open(os.path.join(FOLDER, "grandchild.pid"), "w") as file:
+        file.write(str(os.getpid()))
+    time.sleep(10**6)
+    os._exit(0)
+if os.fork() == 0:  # a daemon: a session of its own, then a second fork
+    os.setsid()
+    if os.fork() == 0:
+        with open(os.path.join(FOLDER, "daemon.pid"), "w") as file:
+            file.write(str(os.getpid()))
+        time.sleep(10**6)
+        os._exit(0)
+    os._exit(0)
+NAMES = ("grandchild.pid", "daemon.pid")
+while not all(os.path.exists(os.path.join(FOLDER, name)) for name in NAMES):
+    time.sleep(0.05)
+if {hang!r}:
+    time.sleep(10**6)
+raise RuntimeError("left two processes behind")
+"""
+
+
+def is_running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["exit", "timeout"])
+def leftovers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Run a submission that starts a grandchild and a daemon at import, then exits or
+    hangs until the timeout; return its report and the two process ids."""
+    folder = tmp_path_factory.mktemp("leftovers")
+    source = LEAVING_BASE.format(folder=str(folder), hang=request.param)
+    submission = write_submission(folder / "leaving", source)
+    report = run_submission(
+        submission, "leaving", timeout=8.0, device="cpu", cache_dir=folder / "cache"
+    )
+    pids = {name: int((folder / f"{name}.pid").read_text()) for name in ("grandchild", "daemon")}
+    yield report, pids
+    for pid in pids.values():  # a test that failed leaves them running
+        if is_running(pid):
+            os.kill(pid, 9)
+
+
+def test_leftover_run_ended_as_expected(leftovers) -> None:
+    report, _ = leftovers
+
+    assert [problem.code for problem in report.problems] in (["import-failed"], ["import-timeout"])
+
+
+@pytest.mark.parametrize("name", ["grandchild", "daemon"])
+def test_leftover_process_is_killed(leftovers, name: str) -> None:
+    _, pids = leftovers
+
+    assert not is_running(pids[name])
+
+
+def test_child_environment_leaves_out_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {
+        "BRAINSCORE_ADDRESS_BOOK": "/srv/book.json",
+        "BRAINSCORE_SCORING_HOME": "/srv/scoring",
+        "DATABASE_URL": "postgresql://user:password@db/scores",
+        "GITHUB_TOKEN": "ghp_x",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "PYTHONPATH": "/checkout",
+        "LC_SECRET": "x",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    environment = child_environment("cpu", "NoSuchLab2099.IT-pls", tmp_path, tmp_path)
+
+    assert sorted(set(secrets) & set(environment)) == ["PYTHONPATH"]
+    assert "/checkout" not in environment["PYTHONPATH"]
+
+
+def test_child_home_is_scratch(tmp_path: Path) -> None:
+    environment = child_environment("cpu", "NoSuchLab2099.IT-pls", tmp_path / "home", tmp_path)
+
+    assert environment["HOME"] == str(tmp_path / "home")
+
+
+def test_child_imports_only_tooling_from_the_checkout(tmp_path: Path) -> None:
+    environment = child_environment("cpu", "NoSuchLab2099.IT-pls", tmp_path, tmp_path)
+    (entry,) = environment["PYTHONPATH"].split(os.pathsep)
+
+    assert [path.name for path in Path(entry).iterdir()] == ["tooling"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("not json", id="not-json"),
+        pytest.param("[1, 2]", id="not-an-object"),
+        pytest.param('{"time": 1}', id="no-phase"),
+        pytest.param('{"phase": 3}', id="phase-not-text"),
+        pytest.param("\udcff", id="not-utf-8"),
+    ],
+)
+def test_status_reader_skips_malformed_line(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "status.jsonl"
+    path.write_bytes(
+        line.encode(errors="surrogateescape")
+        + b"\n"
+        + json.dumps({"phase": "scoring"}).encode()
+        + b"\n"
+    )
+
+    events = StatusReader(path).read_new()
+
+    assert [event["phase"] for event in events] == ["unknown", "scoring"]
