@@ -22,6 +22,7 @@ from tooling.errors import FatalError
 from tooling.packaging import MANIFEST_NAME, build_package
 from tooling.problems import Problem
 from tooling.reports import SubmissionReport
+from tooling.scoring import unpack
 from tooling.scoring.store import FAILED, SCORED, Store
 from tooling.scoring.unpack import check_package, extract_package
 from tooling.scoring.worker import WorkerSettings, pair_result, score_package
@@ -117,6 +118,12 @@ def manifest_for(root: str, files: dict[str, bytes]) -> bytes:
     return json.dumps(manifest).encode()
 
 
+def digests_manifest(digests: dict[str, Any]) -> bytes:
+    manifest = json.loads(manifest_for("pair", {}))
+    manifest["files"] = digests
+    return json.dumps(manifest).encode()
+
+
 def link_entry(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name)
     info.create_system = 3
@@ -157,6 +164,21 @@ UNSAFE_PACKAGES = [
         ],
         "sha256 mismatch for a.py",
         id="wrong-file-hash",
+    ),
+    pytest.param(
+        [("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", digests_manifest({"a.py": None}))],
+        "not 64 lowercase hex characters",
+        id="null-digest",
+    ),
+    pytest.param(
+        [("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", digests_manifest({"a.py": "AB" * 32}))],
+        "not 64 lowercase hex characters",
+        id="uppercase-digest",
+    ),
+    pytest.param(
+        [(f"pair/models/f{index}.py", b"") for index in range(10_001)],
+        "too many entries in the package, 10001",
+        id="too-many-entries",
     ),
 ]
 
@@ -480,3 +502,26 @@ def test_long_error_is_cut(package: Path, tmp_path: Path) -> None:
 
     assert [len(error) for error in errors] == [2036, 2036]
     assert errors[0].endswith("[... 3015 more characters left out]")
+
+
+def big_package(tmp_path: Path) -> Path:
+    folder = make_submission(tmp_path / "big")
+    (folder / "models" / "weights.bin").write_bytes(bytes(5000))
+    return build_package(folder, tmp_path / "packages", commit="c" * 40).path
+
+
+def test_package_too_large_by_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = big_package(tmp_path)
+    monkeypatch.setattr(unpack, "MAX_TOTAL_BYTES", 4096)
+
+    with pytest.raises(FatalError, match="package too large when unpacked"):
+        check_package(path)
+
+
+def test_extraction_counts_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = check_package(big_package(tmp_path))
+    monkeypatch.setattr(unpack, "MAX_TOTAL_BYTES", 4096)
+
+    with pytest.raises(FatalError, match="package too large when unpacked"):
+        extract_package(package, tmp_path / "sandbox")
+    assert list((tmp_path / "sandbox").iterdir()) == []

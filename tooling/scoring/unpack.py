@@ -1,8 +1,9 @@
 """Checking a package before anything in it runs, and unpacking it into a sandbox folder.
 
 A package comes from the public side, so every entry name is checked before extraction:
-no absolute paths, no `..`, no links or device files, one root folder, and every file
-listed in the manifest with the sha256 it has.
+no absolute paths, no `..`, no links or device files, one root folder, at most
+MAX_ENTRIES entries of at most MAX_TOTAL_BYTES together, and every file listed in the
+manifest with the sha256 it has.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import stat
 import zipfile
@@ -20,6 +22,10 @@ from tooling.errors import FatalError
 from tooling.packaging import CHUNK_BYTES, MANIFEST_FORMAT, MANIFEST_NAME, sha256_of_file
 
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
+MAX_ENTRIES = 10_000
+# Above the per-file limit of `package`, so that any package it builds fits.
+MAX_TOTAL_BYTES = 2 * 1024**3
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +67,7 @@ def check_entries(entries: list[zipfile.ZipInfo]) -> str:
     """Check every entry name and type, and return the single root folder's name."""
     roots = set()
     names: set[str] = set()
+    check_size(entries)
     for entry in entries:
         check_entry_name(entry.filename)
         if entry.filename.rstrip("/") in names:
@@ -78,6 +85,26 @@ def check_entries(entries: list[zipfile.ZipInfo]) -> str:
             f"({', '.join(sorted(roots)[:5])}); package the submission with `package`"
         )
     return roots.pop()
+
+
+def check_size(entries: list[zipfile.ZipInfo]) -> None:
+    """Reject a package with too many entries or too many bytes as its zip header says;
+    extraction counts the bytes it writes too."""
+    if len(entries) > MAX_ENTRIES:
+        raise FatalError(
+            f"too many entries in the package, {len(entries)} (at most {MAX_ENTRIES}); "
+            f"leave data files out of the submission"
+        )
+    declared = sum(entry.file_size for entry in entries)
+    if declared > MAX_TOTAL_BYTES:
+        raise FatalError(too_large_message(declared))
+
+
+def too_large_message(size: int) -> str:
+    return (
+        f"package too large when unpacked, {size} bytes or more (at most "
+        f"{MAX_TOTAL_BYTES}); leave weights and data out of the submission"
+    )
 
 
 def check_file_folder_clash(entries: list[zipfile.ZipInfo]) -> None:
@@ -158,6 +185,12 @@ def check_manifest(manifest: dict[str, Any], root: str, entries: list[zipfile.Zi
     listed = manifest.get("files")
     if not isinstance(listed, dict):
         raise FatalError("invalid manifest: 'files' must map paths to sha256 digests")
+    for name, digest in listed.items():
+        if not isinstance(digest, str) or not SHA256_PATTERN.fullmatch(digest):
+            raise FatalError(
+                f"invalid manifest: the digest of {name!r} is {digest!r}, not 64 lowercase "
+                f"hex characters; package the submission again"
+            )
     present = {
         entry.filename[len(root) + 1 :]
         for entry in entries
@@ -186,12 +219,17 @@ def extract_package(package: CheckedPackage, sandbox: Path) -> Path:
         if stale.exists():
             shutil.rmtree(stale)
     partial.mkdir()
-    with zipfile.ZipFile(package.path) as archive:
-        for entry in archive.infolist():
-            if entry.is_dir():
-                continue
-            relative = entry.filename[len(package.root) + 1 :]
-            extract_entry(archive, entry, partial / relative, package.manifest, relative)
+    budget = [MAX_TOTAL_BYTES]
+    try:
+        with zipfile.ZipFile(package.path) as archive:
+            for entry in archive.infolist():
+                if entry.is_dir():
+                    continue
+                relative = entry.filename[len(package.root) + 1 :]
+                extract_entry(archive, entry, partial / relative, package.manifest, budget)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     partial.rename(final)
     return final
 
@@ -201,16 +239,24 @@ def extract_entry(
     entry: zipfile.ZipInfo,
     target: Path,
     manifest: dict[str, Any],
-    relative: str,
+    budget: list[int],
 ) -> None:
+    """Write one entry to `target`, checking its sha256 against the manifest.
+
+    `budget` holds the bytes the package may still write; the bytes are counted as they
+    come out of the archive, whatever size its header claims.
+    """
+    relative = entry.filename.split("/", 1)[1]
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     with archive.open(entry) as source, target.open("xb") as output:
         while chunk := source.read(CHUNK_BYTES):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise FatalError(too_large_message(MAX_TOTAL_BYTES + 1))
             digest.update(chunk)
             output.write(chunk)
-    expected = manifest["files"].get(relative) if relative != MANIFEST_NAME else None
-    if expected is not None and digest.hexdigest() != expected:
+    if relative != MANIFEST_NAME and digest.hexdigest() != manifest["files"][relative]:
         raise FatalError(
             f"sha256 mismatch for {relative} against the manifest; the "
             f"package is corrupt, so package the submission again"
