@@ -142,6 +142,52 @@ def test_upsert_comment_ignores_marker_pasted_by_user(server: GitHubServer, clie
     assert repository.comments[1].body == f"{MARKER}\nfake report"
 
 
+@pytest.mark.parametrize(
+    "author",
+    [
+        pytest.param("ada", id="user"),
+        pytest.param("other-app[bot]", id="other-bot"),
+        pytest.param("dependabot[bot]", id="dependabot"),
+    ],
+)
+def test_upsert_comment_ignores_marker_of_other_account(
+    server: GitHubServer, client: GitHub, author: str
+) -> None:
+    from tests.githubserver import Comment
+
+    repository = server.state.repositories[REPOSITORY]
+    repository.comments[1] = Comment(1, 7, f"{MARKER}\nforged report", author=author)
+
+    result = client.upsert_comment(7, MARKER, "real")
+
+    assert result.created is True
+    assert repository.comments[1].body == f"{MARKER}\nforged report"
+
+
+def test_find_comment_by_configured_bot_login(server: GitHubServer) -> None:
+    from tests.githubserver import Comment
+
+    repository = server.state.repositories[REPOSITORY]
+    repository.comments[1] = Comment(1, 7, f"{MARKER}\nby the default bot")
+    repository.comments[2] = Comment(2, 7, f"{MARKER}\nby the app", author="scorer[bot]")
+    client = GitHub(REPOSITORY, TOKEN, base_url=server.url, retry=None, bot_login="scorer[bot]")
+
+    found = client.find_comment(7, MARKER)
+
+    assert found.id == 2
+
+
+def test_from_environment_reads_bot_login(
+    server: GitHubServer, github_env: GitHubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_BOT_LOGIN", "scorer[bot]")
+    assert GitHub.from_environment(retry=None).bot_login == "scorer[bot]"
+
+
+def test_from_environment_default_bot_login(server: GitHubServer, github_env: GitHubServer) -> None:
+    assert GitHub.from_environment(retry=None).bot_login == "github-actions[bot]"
+
+
 def test_update_labels(server: GitHubServer, client: GitHub) -> None:
     labels = client.update_labels(7, add=["validated"], remove=["maintenance", "absent"])
     assert labels == {"validated"}

@@ -34,6 +34,7 @@ SUBMISSION = "submissions/good-minimal"
 NUMBER = 12
 HOSTILE_TITLE = "Add model <img src=x onerror=alert(1)> @maintainers ::error::fake"
 HOSTILE_BRANCH = "add-model$(touch${IFS}/tmp/pwned)`id`"
+DEFAULT_BRANCH_SHA = "f" * 40
 HOSTILE_FILE = (
     f"{SUBMISSION}/notes <b>x</b> [y](https://evil.example) @maintainers\n" "::warning::z.bak"
 )
@@ -113,7 +114,9 @@ class Workflow:
         return main(["report", str(artifacts)])
 
 
-def pull_request_event(repo: GitRepository, base: str, head: str) -> dict[str, Any]:
+def pull_request_event(
+    repo: GitRepository, base: str, head: str, labels: tuple[str, ...] = ()
+) -> dict[str, Any]:
     return {
         "action": "synchronize",
         "number": NUMBER,
@@ -122,29 +125,54 @@ def pull_request_event(repo: GitRepository, base: str, head: str) -> dict[str, A
             "title": HOSTILE_TITLE,
             "head": {"sha": head, "ref": HOSTILE_BRANCH},
             "base": {"sha": base, "ref": "main"},
-            "labels": [],
+            "labels": [{"name": name} for name in labels],
         },
         "repository": {"full_name": REPOSITORY, "default_branch": "main"},
     }
 
 
 def workflow_run_event(workflow: str, head: str, conclusion: str) -> dict[str, Any]:
+    """Return the report workflow's event for a completed run of `workflow`.
+
+    A validate run comes from the pull request's pull_request event. A mock-score run
+    comes from a workflow_run event on the default branch, so its own head_sha is the
+    default branch's commit and its title names the pull request's head commit.
+    """
+    run = {
+        "id": 4242,
+        "name": workflow,
+        "path": f".github/workflows/{workflow}.yml",
+        "event": "pull_request",
+        "head_sha": head,
+        "head_branch": HOSTILE_BRANCH,
+        "display_title": HOSTILE_TITLE,
+        "conclusion": conclusion,
+        "html_url": f"https://github.com/{REPOSITORY}/actions/runs/4242",
+        # GitHub leaves this empty for pull requests from forks.
+        "pull_requests": [],
+    }
+    if workflow == "mock-score":
+        run.update(
+            event="workflow_run",
+            head_sha=DEFAULT_BRANCH_SHA,
+            head_branch="main",
+            display_title=f"mock score of {head}",
+        )
     return {
         "action": "completed",
-        "workflow_run": {
-            "id": 4242,
-            "name": workflow,
-            "path": f".github/workflows/{workflow}.yml",
-            "event": "pull_request",
-            "head_sha": head,
-            "head_branch": HOSTILE_BRANCH,
-            "conclusion": conclusion,
-            "html_url": f"https://github.com/{REPOSITORY}/actions/runs/4242",
-            # GitHub leaves this empty for pull requests from forks.
-            "pull_requests": [],
-        },
+        "workflow_run": run,
         "repository": {"full_name": REPOSITORY, "default_branch": "main"},
     }
+
+
+def submission_files(repo: GitRepository) -> list[dict[str, str]]:
+    """Return the pull request's files as GitHub lists them, for the copied case."""
+    paths = sorted((repo.path / SUBMISSION).rglob("*"))
+    return [
+        {"filename": path.relative_to(repo.path).as_posix(), "status": "added"}
+        for path in paths
+        if path.is_file()
+    ]
 
 
 @pytest.fixture
@@ -164,6 +192,7 @@ def played(tmp_path: Path, github_server: GitHubServer) -> dict[str, Any]:
             head_ref=HOSTILE_BRANCH,
             head_sha=head,
             base_sha=base,
+            files=submission_files(repo),
         ),
     )
     return {
@@ -303,7 +332,9 @@ def test_mock_score_joins_comment(
         ],
     )
     (artifacts / "mock-score-report" / "mock-score.json").write_text(report.to_json())
-    (artifacts / "mock-score-report" / "pull-request.json").write_text(
+    # The scope job passes on the validate run's pull-request.json as its own artifact.
+    (artifacts / "pull-request-report").mkdir()
+    (artifacts / "pull-request-report" / "pull-request.json").write_text(
         json.dumps({"number": NUMBER, "head_sha": head})
     )
 
@@ -403,6 +434,187 @@ def test_report_unknown_workflow_is_fatal(
 
     assert code == 1
     assert "unknown check workflow" in capsys.readouterr().err
+
+
+def test_validate_runs_base_tooling_not_pr_copy(played: dict[str, Any]) -> None:
+    # The maintenance label lets the scope guard pass, so the validate step runs in the
+    # pull request's checkout, next to its own `tooling` package.
+    repo, workflow = played["repo"], played["workflow"]
+    head = repo.commit(
+        {
+            "tooling/__init__.py": "",
+            "tooling/__main__.py": "print('the pull request\\'s tooling ran')\n",
+        },
+        "Replace the tooling",
+    )
+
+    stdout = workflow.run_validate(
+        pull_request_event(repo, played["base"], head, labels=("maintenance",))
+    )
+
+    assert "the pull request's tooling ran" not in stdout
+    assert "case-good-minimal" in stdout
+
+
+def write_artifacts(folder: Path, name: str, report: Report, head: str) -> Path:
+    """Write a check run's artifact `name` with `report` and the pull request's number."""
+    (folder / name).mkdir(parents=True)
+    (folder / name / f"{report.command}.json").write_text(report.to_json())
+    (folder / name / "pull-request.json").write_text(
+        json.dumps({"number": NUMBER, "head_sha": head})
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("workflow_name", "changed", "labels", "expected"),
+    [
+        pytest.param(
+            "validate",
+            [".github/workflows/validate.yml"],
+            [],
+            [],
+            id="validate-edits-workflow",
+        ),
+        pytest.param(
+            "validate",
+            [".github/workflows/validate.yml"],
+            ["maintenance"],
+            ["maintenance", "validated"],
+            id="validate-maintenance",
+        ),
+        pytest.param(
+            "validate",
+            ["submissions/other/setup.py"],
+            [],
+            [],
+            id="validate-two-submissions",
+        ),
+        pytest.param(
+            "mock-score",
+            ["tooling/commands/mock_score.py"],
+            [],
+            [],
+            id="mock-score-edits-tooling",
+        ),
+        pytest.param("mock-score", [], [], ["mock-scored"], id="mock-score-in-scope"),
+    ],
+)
+def test_report_withholds_labels_outside_submission(
+    played: dict[str, Any],
+    github_server: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    workflow_name: str,
+    changed: list[str],
+    labels: list[str],
+    expected: list[str],
+) -> None:
+    pull, head = played["pull"], played["head"]
+    pull.files += [{"filename": path, "status": "modified"} for path in changed]
+    pull.labels = list(labels)
+    # A passing report, as a pull request's edited workflow could write it.
+    report = Report(workflow_name, [SubmissionReport(SUBMISSION, [], [{"identifier": "m"}])])
+    artifacts = write_artifacts(tmp_path / "artifacts", f"{workflow_name}-report", report, head)
+
+    code = played["workflow"].run_report(
+        workflow_run_event(workflow_name, head, "success"), artifacts, monkeypatch
+    )
+
+    body = comments(github_server)[0].body
+    assert code == 0
+    assert sorted(pull.labels) == expected
+    if changed and not labels:
+        assert "label: it changes" in body
+    else:
+        assert "label: it changes" not in body
+
+
+def test_report_names_files_outside_submission(
+    played: dict[str, Any],
+    github_server: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    pull, head = played["pull"], played["head"]
+    pull.files.append({"filename": ".github/workflows/validate.yml", "status": "modified"})
+    pull.labels = ["validated"]
+    report = Report("validate", [SubmissionReport(SUBMISSION)])
+    artifacts = write_artifacts(tmp_path / "artifacts", "validate-report", report, head)
+
+    played["workflow"].run_report(
+        workflow_run_event("validate", head, "success"), artifacts, monkeypatch
+    )
+
+    body = comments(github_server)[0].body
+    assert "No `validated` label: it changes files outside its submission folder: " in body
+    assert ".github/workflows/validate.yml" in body
+    assert pull.labels == []
+
+
+def test_report_ignores_mock_score_from_pull_request_event(
+    played: dict[str, Any],
+    github_server: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # A pull request's own copy of mock-score.yml would run on the pull_request event.
+    head = played["head"]
+    report = Report("mock-score", [SubmissionReport(SUBMISSION)])
+    artifacts = write_artifacts(tmp_path / "artifacts", "mock-score-report", report, head)
+    event = workflow_run_event("validate", head, "success")
+    event["workflow_run"]["path"] = ".github/workflows/mock-score.yml"
+
+    code = played["workflow"].run_report(event, artifacts, monkeypatch)
+
+    assert code == 0
+    assert github_server.state.requests == []
+
+
+def test_report_mock_score_head_from_title(
+    played: dict[str, Any],
+    github_server: GitHubServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    head = played["head"]
+    report = Report("mock-score", [SubmissionReport(SUBMISSION)])
+    artifacts = write_artifacts(tmp_path / "artifacts", "mock-score-report", report, head)
+
+    code = played["workflow"].run_report(
+        workflow_run_event("mock-score", head, "success"), artifacts, monkeypatch
+    )
+
+    body = comments(github_server)[0].body
+    assert code == 0
+    assert f"<!-- section mock-score {head} -->" in body
+    assert DEFAULT_BRANCH_SHA[:7] not in body
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, id="nested-lists"),
+        pytest.param('{"a":' * 100_000 + "1" + "}" * 100_000, id="nested-objects"),
+    ],
+)
+def test_report_rejects_deeply_nested_json(
+    played: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+) -> None:
+    artifacts = tmp_path / "artifacts" / "validate-report"
+    artifacts.mkdir(parents=True)
+    (artifacts / "validate.json").write_text(text)
+
+    code = played["workflow"].run_report(
+        workflow_run_event("validate", played["head"], "success"), artifacts.parent, monkeypatch
+    )
+
+    assert code == 1
+    assert "invalid JSON in artifact" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

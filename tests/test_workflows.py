@@ -34,6 +34,10 @@ PINNED_USES = re.compile(
     r"^\s*(-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})\s+#\s+v\d+(\.\d+)*\s*$"
 )
 LOCAL_USES = re.compile(r"^\s*(-\s+)?uses:\s+\./")
+# A command line that runs the tooling package, with the interpreter's options before -m.
+TOOLING_CALL = re.compile(r"\bpython3?(?P<options>(?:\s+-[A-Za-z]+)*)\s+-m\s+tooling\b")
+WORKFLOW_RUN_HEAD_SHA = "${{ github.event.workflow_run.head_sha }}"
+WORKFLOW_RUN_HEAD_REPOSITORY = "${{ github.event.workflow_run.head_repository.full_name }}"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -154,19 +158,130 @@ def test_report_workflow_reads_the_check_workflows() -> None:
     assert set(triggers(workflow)["workflow_run"]["workflows"]) == names
 
 
+def self_hosted_jobs(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, job) for name, job in jobs_with_steps(workflow) if "self-hosted" in runs_on(job)]
+
+
+def pull_request_checkouts(workflow: dict[str, Any], job: dict[str, Any]) -> list[str]:
+    """Return the paths where `job` checks out pull-request code ("." for the workspace).
+
+    A checkout of a head commit is pull-request code, and so is a checkout without a ref
+    in a workflow that a pull request starts, which gets the pull request's merge commit.
+    """
+    from_pull_requests = bool(set(triggers(workflow)) & PULL_REQUEST_EVENTS)
+    paths = []
+    for step in job["steps"]:
+        if not str(step.get("uses", "")).startswith("actions/checkout@"):
+            continue
+        inputs = step.get("with", {})
+        ref = str(inputs.get("ref", ""))
+        if "head" in ref or (not ref and from_pull_requests):
+            paths.append(str(inputs.get("path", ".")).strip("/") or ".")
+    return paths
+
+
+def inside(folder: str, checkout: str) -> bool:
+    folder = folder.strip("/") or "."
+    return checkout == "." or folder == checkout or folder.startswith(checkout + "/")
+
+
+def test_self_hosted_only_in_mock_score() -> None:
+    # A workflow that a pull request starts runs the pull request's copy of the file, so
+    # only a workflow_run workflow, which runs the default branch's copy, may hold the
+    # self-hosted job.
+    for path in WORKFLOW_FILES:
+        if path.name != "mock-score.yml":
+            assert "self-hosted" not in path.read_text(encoding="utf-8"), path.name
+    assert self_hosted_jobs(load(WORKFLOWS / "mock-score.yml"))
+
+
 @pytest.mark.parametrize("path", params)
 def test_self_hosted_jobs_gated(path: Path) -> None:
     workflow = load(path)
-    from_pull_requests = bool(set(triggers(workflow)) & PULL_REQUEST_EVENTS)
-    for name, job in jobs_with_steps(workflow):
-        if "self-hosted" not in runs_on(job) or not from_pull_requests:
-            continue
-        assert set(triggers(workflow)) == {"pull_request"}, name
+    for name, job in self_hosted_jobs(workflow):
+        assert set(triggers(workflow)) == {"workflow_run"}, name
         assert job.get("environment") == "gpu", name
-        assert "validate" in job.get("needs", []), name
+        assert job["permissions"] == {"contents": "read"}, name
         assert isinstance(job.get("timeout-minutes"), int), name
         assert workflow["concurrency"]["cancel-in-progress"] is True
         assert "secrets." not in yaml.safe_dump(job), name
+
+
+def test_mock_score_starts_after_validate() -> None:
+    workflow = load(WORKFLOWS / "mock-score.yml")
+    trigger = triggers(workflow)["workflow_run"]
+    gate = workflow["jobs"]["scope"]["if"]
+    assert trigger == {"workflows": ["validate"], "types": ["completed"]}
+    assert "github.event.workflow_run.conclusion == 'success'" in gate
+    assert "github.event.workflow_run.event == 'pull_request'" in gate
+    assert workflow["jobs"]["mock-score"]["needs"] == "scope"
+
+
+def test_mock_score_concurrency_per_branch() -> None:
+    group = load(WORKFLOWS / "mock-score.yml")["concurrency"]["group"]
+    assert "github.event.workflow_run.head_repository.full_name" in group
+    assert "github.event.workflow_run.head_branch" in group
+
+
+def test_mock_score_checks_out_workflow_run_head() -> None:
+    workflow = load(WORKFLOWS / "mock-score.yml")
+    for name, job in jobs_with_steps(workflow):
+        checkouts = [
+            step["with"]
+            for step in job["steps"]
+            if str(step.get("uses", "")).startswith("actions/checkout@")
+        ]
+        heads = [inputs for inputs in checkouts if inputs.get("path") == "pr"]
+        [base] = [inputs for inputs in checkouts if inputs.get("path") == "base"]
+        assert len(heads) == 1, name
+        assert heads[0]["ref"] == WORKFLOW_RUN_HEAD_SHA, name
+        assert heads[0]["repository"] == WORKFLOW_RUN_HEAD_REPOSITORY, name
+        # In a workflow_run run github.sha is the default branch's commit.
+        assert base["ref"] == "${{ github.sha }}", name
+
+
+@pytest.mark.parametrize("path", params)
+def test_tooling_never_imported_from_pull_request(path: Path) -> None:
+    # `python -m` puts the working directory first on sys.path, so in a pull request's
+    # checkout its own `tooling` folder would run; -P leaves the working directory out.
+    workflow = load(path)
+    for name, job in jobs_with_steps(workflow):
+        checkouts = pull_request_checkouts(workflow, job)
+        default = job.get("defaults", {}).get("run", {}).get("working-directory", ".")
+        for step in job["steps"]:
+            folder = step.get("working-directory", default)
+            if not any(inside(folder, checkout) for checkout in checkouts):
+                continue
+            for call in TOOLING_CALL.finditer(step.get("run", "")):
+                assert "-P" in call["options"].split(), f"{name}: {call.group(0)}"
+
+
+@pytest.mark.parametrize(
+    ("script", "safe"),
+    [
+        pytest.param("python -P -m tooling validate x", True, id="safe-path"),
+        pytest.param("xargs -0 python -P -m tooling validate --", True, id="after-xargs"),
+        pytest.param("python -m tooling validate x", False, id="plain"),
+        pytest.param("python3 -u -m tooling scope", False, id="other-option"),
+    ],
+)
+def test_tooling_call_pattern(script: str, safe: bool) -> None:
+    [call] = TOOLING_CALL.finditer(script)
+    assert ("-P" in call["options"].split()) is safe
+
+
+@pytest.mark.parametrize(
+    ("folder", "checkout", "expected"),
+    [
+        pytest.param("pr", "pr", True, id="checkout"),
+        pytest.param("pr/sub", "pr", True, id="below"),
+        pytest.param(".", "pr", False, id="workspace"),
+        pytest.param("prefix", "pr", False, id="same-prefix"),
+        pytest.param("base", ".", True, id="workspace-checkout"),
+    ],
+)
+def test_inside_checkout(folder: str, checkout: str, expected: bool) -> None:
+    assert inside(folder, checkout) is expected
 
 
 @pytest.mark.parametrize("path", params)
@@ -181,7 +296,7 @@ def test_check_steps_are_tooling_calls(name: str) -> None:
         script = step.get("run")
         if script is None or script.startswith("python -m pip install"):
             continue
-        assert "python -m tooling " in script, script
+        assert TOOLING_CALL.search(script), script
 
 
 def test_validate_uses_base_install_from_base_commit() -> None:
@@ -199,8 +314,9 @@ def test_reports_uploaded(name: str) -> None:
         for step in steps(load(WORKFLOWS / name))
         if str(step.get("uses", "")).startswith("actions/upload-artifact@")
     ]
-    assert len(uploads) == 1
-    assert uploads[0]["with"]["name"].endswith("-report")
+    assert uploads
+    for upload in uploads:
+        assert upload["with"]["name"].endswith("-report")
 
 
 def tool(name: str) -> str:

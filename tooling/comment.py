@@ -81,11 +81,16 @@ def run_link(run: Run) -> str:
     return f" ([workflow run]({url}))"
 
 
-def render_section(run: Run, reports: list[Report]) -> str:
-    """Render the section of one workflow run, framed by its hidden markers."""
+def render_section(run: Run, reports: list[Report], note: str | None = None) -> str:
+    """Render the section of one workflow run, framed by its hidden markers.
+
+    `note` is Markdown that the caller wrote and escaped; it ends the section.
+    """
     head = run.head_sha if _SHA.fullmatch(run.head_sha) else "0" * 40
     lines = [f"<!-- section {run.section} {head} -->"]
     lines += render_section_body(run, reports)
+    if note:
+        lines += ["", note]
     lines.append(f"<!-- end {run.section} -->")
     return "\n".join(lines) + "\n"
 

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 API_URL_VARIABLE = "GITHUB_API_URL"
 REPOSITORY_VARIABLE = "GITHUB_REPOSITORY"
+BOT_LOGIN_VARIABLE = "GITHUB_BOT_LOGIN"
+# The account that a workflow's GITHUB_TOKEN acts as; a GitHub App token acts as
+# `<app-slug>[bot]` instead, which GITHUB_BOT_LOGIN then names.
+DEFAULT_BOT_LOGIN = "github-actions[bot]"
 DEFAULT_API_URL = "https://api.github.com"
 # PyGithub's default retry policy, which backs off on rate-limit responses and server errors.
 DEFAULT_RETRY = "default"
@@ -64,7 +68,8 @@ class GitHub:
     """One repository on GitHub, reached through PyGithub with a token.
 
     `retry` is PyGithub's retry setting (None turns retries off, as tests do against a
-    local server). Requests are not spaced out: each command makes a handful of them,
+    local server). `bot_login` is the account the token acts as, whose comments the
+    tooling edits. Requests are not spaced out: each command makes a handful of them,
     far below GitHub's secondary rate limits.
     """
 
@@ -75,6 +80,7 @@ class GitHub:
         base_url: str = DEFAULT_API_URL,
         retry: Any = DEFAULT_RETRY,
         timeout: int = 30,
+        bot_login: str = DEFAULT_BOT_LOGIN,
     ) -> None:
         from github import Auth, Github
 
@@ -82,6 +88,7 @@ class GitHub:
         if retry != DEFAULT_RETRY:
             options["retry"] = retry
         self.repository_name = repository
+        self.bot_login = bot_login
         self.base_url = base_url.rstrip("/")
         self.client = Github(
             auth=Auth.Token(token),
@@ -97,7 +104,10 @@ class GitHub:
     def from_environment(
         cls, repository: str | None = None, environ: Mapping[str, str] | None = None, **options: Any
     ) -> GitHub:
-        """Connect with the token, API address and repository that GitHub Actions sets."""
+        """Connect with the token, API address and repository that GitHub Actions sets.
+
+        The bot login comes from GITHUB_BOT_LOGIN, unless `options` names it.
+        """
         environ = os.environ if environ is None else environ
         token = environ.get(TOKEN_VARIABLE)
         if not token:
@@ -112,6 +122,7 @@ class GitHub:
                 f"set it to OWNER/NAME or pass --repository"
             )
         base_url = environ.get(API_URL_VARIABLE) or DEFAULT_API_URL
+        options.setdefault("bot_login", environ.get(BOT_LOGIN_VARIABLE) or DEFAULT_BOT_LOGIN)
         return cls(repository, token, base_url, **options)
 
     @property
@@ -210,13 +221,13 @@ class GitHub:
     def find_comment(self, number: int, marker: str) -> Any:
         """Return the bot's comment on #number whose body starts with `marker`, or None.
 
-        Only comments by a bot account count, so that a comment someone pastes the
-        marker into is never mistaken for the report.
+        Only comments by `bot_login` count, so that a comment that someone, or another
+        bot or GitHub App, pastes the marker into is never mistaken for the report.
         """
         pull = self.pull(number)
         comments = self.call(f"comments of #{number}", lambda: list(pull.get_issue_comments()))
         for comment in comments:
-            if comment.user.type == "Bot" and comment.body.startswith(marker):
+            if is_bot_comment(comment, self.bot_login) and comment.body.startswith(marker):
                 return comment
         return None
 
@@ -268,6 +279,11 @@ class GitHub:
             lambda: found.create_dispatch(ref, dict(inputs or {}), throw=True),
         )
         logger.info("dispatched workflow %s on %s", workflow, ref)
+
+
+def is_bot_comment(comment: Any, bot_login: str) -> bool:
+    user = comment.user
+    return user is not None and user.type == "Bot" and user.login == bot_login
 
 
 def pull_request_info(pull: Any) -> PullRequestInfo:

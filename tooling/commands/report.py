@@ -4,6 +4,11 @@ It runs in the privileged `workflow_run` workflow. It reads the artifacts of the
 run as data, never runs anything from them, and checks every report against the report
 schema before rendering it. The pull request number is taken from the event, or from the
 artifacts, and in both cases must name a pull request whose head is the run's commit.
+
+A validate run comes from a `pull_request` event, so its workflow file is the pull
+request's own and its verdict can be forged. The positive labels are therefore set only
+when GitHub lists no changed file outside one `submissions/<name>/` folder, or when a
+maintainer has set the `maintenance` label.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 from tooling import comment
+from tooling.changes import submission_of
+from tooling.commands.scope import MAINTENANCE_LABEL
 from tooling.errors import FatalError
-from tooling.github import GitHub, load_event
+from tooling.github import GitHub, PullRequestInfo, load_event
 from tooling.reports import Report
 from tooling.reports.model import validate_report_data
 
@@ -31,6 +39,16 @@ WORKFLOW_SECTIONS = {"validate.yml": "validate", "mock-score.yml": "mock-score"}
 LABEL_VALIDATED = "validated"
 LABEL_MOCK_SCORED = "mock-scored"
 LABEL_NEEDS_CHANGES = "needs-changes"
+POSITIVE_LABELS = (LABEL_VALIDATED, LABEL_MOCK_SCORED)
+# The event that starts each check's workflow. A mock-score run from any other event ran
+# a pull request's own copy of mock-score.yml, not the default branch's.
+SECTION_EVENTS = {"validate": "pull_request", "mock-score": "workflow_run"}
+# mock-score.yml's run-name. A workflow_run-triggered run's own head_sha is the default
+# branch's commit, so the pull request's head commit comes from the title.
+MOCK_SCORE_TITLE = re.compile(r"mock score of (?P<sha>[0-9a-f]{40})")
+# GitHub lists at most this many files of a pull request; a longer list may be cut.
+MAX_LISTED_FILES = 3000
+MAX_FILES_NAMED = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,7 +94,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     event = load_event().get("workflow_run") or {}
     section = args.section or section_of(event)
-    head_sha = args.head_sha or str(event.get("head_sha") or "")
+    if not from_expected_event(event, section):
+        return 0
+    head_sha = args.head_sha or run_head_sha(event)
     conclusion = str(event.get("conclusion") or "success")
     if conclusion in ("cancelled", "skipped", "stale"):
         logger.info("the %s run was %s; nothing to report", section, conclusion)
@@ -84,24 +104,91 @@ def run(args: argparse.Namespace) -> int:
 
     reports, context = read_artifacts(args.paths, section)
     run_info = comment.Run(section, head_sha, conclusion, safe_url(event.get("html_url")))
-    section_text = comment.render_section(run_info, reports)
     if args.dry_run:
+        section_text = comment.render_section(run_info, reports)
         print(comment.merge_comment(None, run_info, section_text), end="")
         return 0
 
     github = GitHub.from_environment(args.repository)
-    number = find_pull_request(github, args.pull_request, event, context, head_sha)
-    if number is None:
+    pull = find_pull_request(github, args.pull_request, event, context, head_sha)
+    if pull is None:
         return 0
+    number = pull.number
     existing = github.find_comment(number, comment.MARKER)
-    body = comment.merge_comment(existing.body if existing else None, run_info, section_text)
-    result = github.upsert_comment(number, comment.MARKER, body)
-    print(f"{'created' if result.created else 'edited'} the comment on #{number}: " f"{result.url}")
     earlier = comment.parse_sections(existing.body if existing else "")
     mock_score_current = earlier.get("mock-score", ("", ""))[0] == head_sha
     add, remove = choose_labels(section, reports, conclusion, mock_score_current)
+    withheld = [label for label in add if label in POSITIVE_LABELS]
+    note = scope_note(github, pull, withheld) if withheld else None
+    if note:
+        add = [label for label in add if label not in withheld]
+        remove += withheld
+
+    section_text = comment.render_section(run_info, reports, note)
+    body = comment.merge_comment(existing.body if existing else None, run_info, section_text)
+    result = github.upsert_comment(number, comment.MARKER, body)
+    print(f"{'created' if result.created else 'edited'} the comment on #{number}: {result.url}")
     github.update_labels(number, add=add, remove=remove)
     return 0
+
+
+def from_expected_event(event: dict[str, Any], section: str) -> bool:
+    """Return whether the run came from the event that starts `section`'s workflow.
+
+    Without an event (a report posted by hand) there is nothing to check.
+    """
+    started_by = event.get("event")
+    if not event or started_by == SECTION_EVENTS[section]:
+        return True
+    logger.warning(
+        "the %s run came from a %r event, not %r; a pull request's own copy of the "
+        "workflow ran, so its reports are not posted",
+        section,
+        started_by,
+        SECTION_EVENTS[section],
+    )
+    return False
+
+
+def run_head_sha(event: dict[str, Any]) -> str:
+    """Return the pull request's head commit that the run checked, or "" when unknown."""
+    if event.get("event") == "workflow_run":
+        match = MOCK_SCORE_TITLE.fullmatch(str(event.get("display_title") or ""))
+        return match["sha"] if match else ""
+    return str(event.get("head_sha") or "")
+
+
+def scope_note(github: GitHub, pull: PullRequestInfo, labels: list[str]) -> str | None:
+    """Return why `labels` are withheld from the pull request, or None to set them.
+
+    A pull request that changes files outside one submission folder may have changed the
+    check itself, so its passing verdict is not trusted without the maintenance label.
+    """
+    if MAINTENANCE_LABEL in pull.labels:
+        return None
+    files = github.pull_request_files(pull.number)
+    paths = [file.filename for file in files]
+    paths += [file.previous_filename for file in files if file.previous_filename]
+    folders = {submission_of(path) for path in paths}
+    outside = sorted(path for path in paths if submission_of(path) is None)
+    names = ", ".join(f"`{label}`" for label in labels)
+    if len(files) >= MAX_LISTED_FILES:
+        reason = f"GitHub lists only the first {MAX_LISTED_FILES} changed files"
+    elif outside:
+        shown = ", ".join(comment.cell(path) for path in outside[:MAX_FILES_NAMED])
+        hidden = len(outside) - MAX_FILES_NAMED
+        more = f" and {hidden} more" if hidden > 0 else ""
+        reason = f"it changes files outside its submission folder: {shown}{more}"
+    elif len(folders) > 1:
+        reason = f"it changes {len(folders)} submission folders"
+    else:
+        return None
+    logger.warning("labels %s withheld from #%d: %s", labels, pull.number, reason)
+    return (
+        f"No {names} label: {reason}. Such a pull request can change the checks themselves, "
+        f"so their verdict is not trusted; a maintainer reviews it and may add the "
+        f"`{MAINTENANCE_LABEL}` label."
+    )
 
 
 def section_of(event: dict[str, Any]) -> str:
@@ -143,7 +230,11 @@ def load_json(path: Path) -> Any:
         )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except RecursionError:
+        raise FatalError(
+            f"invalid JSON in artifact, {path}: nested too deeply to read; re-run the check"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise FatalError(f"invalid JSON in artifact, {path}: {error}; re-run the check") from None
 
 
@@ -159,12 +250,16 @@ def read_artifacts(paths: list[str], section: str) -> tuple[list[Report], dict[s
             continue
         try:
             validate_report_data(data)
+            report = Report.from_dict(data)
         except jsonschema.ValidationError as error:
             raise FatalError(
                 f"invalid report, {path}: {error.message}; the report does "
                 f"not match report.schema.json"
             ) from None
-        report = Report.from_dict(data)
+        except RecursionError:
+            raise FatalError(
+                f"invalid report, {path}: nested too deeply to check; re-run the check"
+            ) from None
         if report.command not in SECTION_COMMANDS[section]:
             # mock-score.yml runs validate.yml too, so its artifacts hold both reports.
             logger.info(
@@ -181,7 +276,7 @@ def find_pull_request(
     event: dict[str, Any],
     context: dict[str, Any],
     head_sha: str,
-) -> int | None:
+) -> PullRequestInfo | None:
     """Return the pull request to comment on, or None when the run is outdated.
 
     A number from the artifacts is untrusted. The pull request must have the run's commit
@@ -207,7 +302,7 @@ def find_pull_request(
             head_sha[:7],
         )
         return None
-    return number
+    return pull
 
 
 def number_from_event(event: dict[str, Any], head_sha: str) -> int | None:
