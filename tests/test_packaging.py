@@ -224,3 +224,52 @@ def test_package_json_listing(
     assert [item["submission"] for item in listing] == ["tiny"]
     assert listing[0]["models"] == ["tiny-net"]
     assert listing[0]["sha256"] == sha256_of_file(Path(listing[0]["path"]))
+
+
+def test_package_named_submission(
+    repository: GitRepository, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repository.path)
+    out = repository.path.parent / "out"
+
+    sha256, path = package_line(capsys, "--submission", "tiny", "-o", str(out))
+
+    assert path == out / f"tiny-{sha256[:12]}.zip"
+    with zipfile.ZipFile(path) as archive:
+        assert "tiny/models/base_models.py" in archive.namelist()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        pytest.param("../tooling", "invalid submission name", id="parent-path"),
+        pytest.param("..", "invalid submission name", id="parent"),
+        pytest.param(".", "invalid submission name", id="current"),
+        pytest.param("tiny/models", "invalid submission name", id="nested"),
+        pytest.param("/etc", "invalid submission name", id="absolute"),
+        pytest.param("", "invalid submission name", id="empty"),
+        pytest.param("tiny name", "invalid submission name", id="space"),
+        pytest.param("absent", "no submission folder, submissions/absent", id="missing"),
+        pytest.param("link", "no submission folder, submissions/link", id="symbolic-link"),
+        pytest.param("README.md", "no submission folder, submissions/README.md", id="file"),
+    ],
+)
+def test_package_rejects_submission_name(
+    repository: GitRepository,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    message: str,
+) -> None:
+    (repository.path / "tooling").mkdir()
+    (repository.path / "tooling" / "secret.py").write_text("TOKEN = 1\n")
+    (repository.path / "submissions" / "README.md").write_text("submissions\n")
+    (repository.path / "submissions" / "link").symlink_to(repository.path / "tooling")
+    monkeypatch.chdir(repository.path)
+    out = repository.path.parent / "out"
+
+    code = main(["package", "--submission", name, "-o", str(out)])
+
+    assert code == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists() or list(out.iterdir()) == []

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from tooling.errors import FatalError
-from tooling.submissions import find_submissions
+from tooling.submissions import SUBMISSIONS_FOLDER, find_submissions
 
 # What GitHub sends as `before` when a push creates the branch: there is no previous commit.
 NULL_COMMIT = "0" * 40
+# A folder name that --submission accepts: no path separator, so no other folder.
+SUBMISSION_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "repository in the current folder changed and did not delete",
     )
     parser.add_argument(
+        "--submission",
+        metavar="NAME",
+        help="package submissions/NAME of the repository in the current folder; NAME is "
+        "checked, because it may come from a workflow_dispatch input",
+    )
+    parser.add_argument(
         "-o",
         "--output",
         required=True,
@@ -62,9 +71,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tooling.packaging import build_package
 
-    if not args.paths and args.since is None:
-        raise FatalError("give a submission folder or --since COMMIT; see package --help")
+    if not args.paths and args.since is None and args.submission is None:
+        raise FatalError(
+            "give a submission folder, --submission NAME or --since COMMIT; see package --help"
+        )
     folders = [folder for path in args.paths for folder in find_submissions(path)]
+    if args.submission is not None:
+        folders.append(named_submission(Path.cwd(), args.submission))
     if args.since is not None:
         folders += changed_submissions(Path.cwd(), args.since)
     packages = [build_package(folder, args.output, commit=args.commit) for folder in folders]
@@ -84,6 +97,22 @@ def run(args: argparse.Namespace) -> int:
         for package in packages:
             print(f"{package.sha256}  {package.path}")
     return 0
+
+
+def named_submission(repository: Path, name: str) -> Path:
+    """Return the folder `submissions/<name>` of `repository`, after checking `name`."""
+    if not SUBMISSION_NAME.fullmatch(name) or name in (".", ".."):
+        raise FatalError(
+            f"invalid submission name, {name!r}; give the name of a folder directly under "
+            f"{SUBMISSIONS_FOLDER}/, made of letters, digits, '.', '_' and '-'"
+        )
+    folder = repository / SUBMISSIONS_FOLDER / name
+    if folder.is_symlink() or not folder.is_dir():
+        raise FatalError(
+            f"no submission folder, {SUBMISSIONS_FOLDER}/{name}; give the name of a folder "
+            f"directly under {SUBMISSIONS_FOLDER}/"
+        )
+    return folder
 
 
 def changed_submissions(repository: Path, since: str) -> list[Path]:
