@@ -28,6 +28,7 @@ from tooling.mockscore.environment import (
     COMPLETE_MARKER,
     is_satisfied,
     overlay_key,
+    overlay_site_packages,
     pip_error,
     prepare_environment,
 )
@@ -741,3 +742,24 @@ def test_status_reader_skips_malformed_line(tmp_path: Path, line: str) -> None:
     events = StatusReader(path).read_new()
 
     assert [event["phase"] for event in events] == ["unknown", "scoring"]
+
+
+@pytest.mark.slow
+def test_changed_overlay_is_built_again(
+    runs: dict[str, SubmissionReport],
+    workspace: Path,
+    local_index: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in local_index.items():
+        monkeypatch.setenv(name, value)
+    requirement = Requirement("tinypkg==1.0")
+    overlay = workspace / "cache" / "overlays" / overlay_key([requirement])
+    planted = overlay_site_packages(overlay) / "tinypkg" / "planted.py"
+    planted.write_text("STOLEN = True\n")
+
+    environment = prepare_environment([requirement], workspace / "cache", timeout=QUICK_TIMEOUT)
+
+    assert environment.overlay == overlay
+    assert not planted.exists()
+    assert (overlay_site_packages(overlay) / "tinypkg" / "__init__.py").is_file()

@@ -70,6 +70,7 @@ class FakeRunner:
         self.calls.append((",".join(options["models"] or ["*"]), benchmark))
         self.secrets_seen = [name for name in os.environ if "TOKEN" in name]
         self.environment_names = set(os.environ)
+        self.cache_dir = options["cache_dir"]
         if (models[0], benchmark) == self.crash_on:
             # Stands in for the worker being killed: nothing after this point runs.
             raise SystemExit("killed")
@@ -525,3 +526,10 @@ def test_extraction_counts_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     with pytest.raises(FatalError, match="package too large when unpacked"):
         extract_package(package, tmp_path / "sandbox")
     assert list((tmp_path / "sandbox").iterdir()) == []
+
+
+def test_overlay_cache_is_the_package_own(package: Path, tmp_path: Path) -> None:
+    runner = FakeRunner()
+    outcome = score_package(package, settings_for(tmp_path, runner))
+
+    assert runner.cache_dir == tmp_path / "home" / "work" / outcome.key / "overlays"

@@ -5,7 +5,9 @@ requirements that this environment does not satisfy are installed into an overla
 virtual environment, which imports the tooling's packages through a `.pth` file and shadows
 them where it installs another version. Overlays are cached under a folder named by a
 hash of what they install, so that a second check of the same submission installs
-nothing.
+nothing. A finished overlay records a digest of its files, and one whose files no longer
+match it, such as one that a submission changed, is built again. The scoring worker
+gives each package a cache of its own.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_ENV_VAR = "BRAINSCORE_SUBMISSIONS_CACHE"
 # Written last into a finished overlay: a folder without it is a build that was cut off.
+# Its first line is the digest of the overlay's files, the other lines the requirements.
 COMPLETE_MARKER = ".complete"
 # pip's output can be long; the report keeps the lines that name the error.
 PIP_ERROR_LINES = 12
@@ -69,9 +72,14 @@ def prepare_environment(
         return Environment(python=sys.executable)
 
     overlay = cache_dir / "overlays" / overlay_key(missing)
-    if (overlay / COMPLETE_MARKER).exists():
+    if is_intact(overlay):
         logger.debug("reusing the overlay %s for %s", overlay, format_requirements(missing))
         return Environment(python=str(overlay_python(overlay)), overlay=overlay)
+    if (overlay / COMPLETE_MARKER).exists():
+        logger.warning(
+            "the files of the overlay %s changed since it was built; building it again", overlay
+        )
+        shutil.rmtree(overlay)
 
     logger.info("installing %s into an overlay environment", format_requirements(missing))
     build_overlay(overlay, missing, timeout)
@@ -135,6 +143,40 @@ def overlay_key(requirements: Sequence[Requirement]) -> str:
     return digest[:24]
 
 
+def is_intact(overlay: Path) -> bool:
+    """Tell whether `overlay` is finished and its files are those it was built with."""
+    try:
+        recorded = (overlay / COMPLETE_MARKER).read_text().partition("\n")[0]
+    except FileNotFoundError:
+        return False
+    return recorded == files_digest(overlay)
+
+
+def files_digest(folder: Path) -> str:
+    """Return a sha256 over the names, link targets and contents of the files in `folder`,
+    the completion marker left out."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if relative == COMPLETE_MARKER:
+            continue
+        if path.is_symlink():
+            digest.update(f"link {relative} {os.readlink(path)}\n".encode())
+        elif path.is_file():
+            digest.update(f"file {relative} {file_sha256(path)}\n".encode())
+        elif path.is_dir():
+            digest.update(f"folder {relative}\n".encode())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def overlay_python(overlay: Path) -> Path:
     return overlay / "bin" / "python"
 
@@ -155,7 +197,8 @@ def build_overlay(overlay: Path, requirements: Sequence[Requirement], timeout: f
     try:
         create_venv(building)
         pip_install(building, requirements, timeout)
-        (building / COMPLETE_MARKER).write_text("\n".join(map(str, requirements)) + "\n")
+        lines = [files_digest(building), *map(str, requirements)]
+        (building / COMPLETE_MARKER).write_text("\n".join(lines) + "\n")
         try:
             building.rename(overlay)
         except OSError:
