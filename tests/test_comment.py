@@ -97,6 +97,12 @@ def test_no_report_section() -> None:
     assert "ended with `failure`" in text
 
 
+def test_section_note_before_end() -> None:
+    text = render_section(Run("validate", HEAD, "success"), [validate_report()], "No label.")
+    assert text.endswith("\n\nNo label.\n<!-- end validate -->\n")
+    assert parse_sections(text)["validate"] == (HEAD, text)
+
+
 def test_model_facts_and_regions() -> None:
     text = render_section(Run("mock-score", HEAD, "success"), [mock_report(base_model())])
     assert "#### Model resnet18-example: base model, ok" in text

@@ -184,7 +184,10 @@ def test_from_environment_reads_bot_login(
     assert GitHub.from_environment(retry=None).bot_login == "scorer[bot]"
 
 
-def test_from_environment_default_bot_login(server: GitHubServer, github_env: GitHubServer) -> None:
+def test_from_environment_default_bot_login(
+    server: GitHubServer, github_env: GitHubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_BOT_LOGIN", raising=False)
     assert GitHub.from_environment(retry=None).bot_login == "github-actions[bot]"
 
 
