@@ -95,6 +95,19 @@ def test_no_report_section() -> None:
     text = render_section(Run("mock-score", HEAD, "failure"), [])
     assert "### Mock score of `aaaaaaa`: no report" in text
     assert "ended with `failure`" in text
+    assert "changes one submission folder and nothing else" in text
+
+
+def test_no_report_after_success_means_nothing_to_score() -> None:
+    text = render_section(Run("mock-score", HEAD, "success"), [])
+    assert "found no submission folder to score" in text
+    assert "ended with" not in text
+
+
+def test_no_validate_report_says_conclusion_only() -> None:
+    text = render_section(Run("validate", HEAD, "cancelled"), [])
+    assert "ended with `cancelled`" in text
+    assert "one submission folder" not in text
 
 
 def test_section_note_before_end() -> None:

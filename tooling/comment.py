@@ -95,15 +95,30 @@ def render_section(run: Run, reports: list[Report], note: str | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
+def missing_report_text(run: Run) -> str:
+    """Explain a run that wrote no report, by its section and conclusion."""
+    if run.section == "mock-score" and run.conclusion == "success":
+        return (
+            f"The run found no submission folder to score{run_link(run)}: the pull request "
+            f"only deletes submissions."
+        )
+    text = (
+        f"The run ended with `{escape_text(run.conclusion)}` before it wrote a "
+        f"report{run_link(run)}."
+    )
+    if run.section == "mock-score":
+        text += (
+            " The mock score runs only for a pull request that changes one submission "
+            "folder and nothing else, so a pull request that also changes other files "
+            "is not scored."
+        )
+    return text + " A maintainer can re-run it from the Actions tab."
+
+
 def render_section_body(run: Run, reports: list[Report]) -> list[str]:
     title = f"### {TITLES[run.section]} of {short_sha(run.head_sha)}"
     if not reports:
-        return [
-            f"{title}: no report",
-            "",
-            f"The run ended with `{escape_text(run.conclusion)}` before it wrote a "
-            f"report{run_link(run)}. A maintainer can re-run it from the Actions tab.",
-        ]
+        return [f"{title}: no report", "", missing_report_text(run)]
     passed = all(report.ok for report in reports) and run.conclusion == "success"
     lines = [f"{title}: {'passed' if passed else 'failed'}{run_link(run)}", ""]
     submissions = merge_submissions(reports)
