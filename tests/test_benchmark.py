@@ -335,6 +335,19 @@ def test_imagenet_substitute_layout(offline):
         assert images[49_950].std() > 0
 
 
+@pytest.mark.parametrize("label", [0, 120, 999])
+def test_imagenet_substitute_repeats_stimuli(offline, label):
+    from PIL import Image
+
+    from tooling.mockscore import neural
+
+    stimulus_set = neural.load_stimulus_set()
+    stimulus_id = stimulus_set["stimulus_id"].values[label % len(stimulus_set)]
+    expected = np.asarray(Image.open(stimulus_set.get_stimulus(stimulus_id)))
+    with h5py.File(offline["MT_IMAGENET_PATH"], "r") as file:
+        np.testing.assert_array_equal(file["val/images"][label * 50], expected)
+
+
 def test_layer_pca_reads_substitute_offline(offline):
     from brainscore_vision.model_helpers.activations.pca import _get_imagenet_val
 

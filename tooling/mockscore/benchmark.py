@@ -21,10 +21,12 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tooling.problems import Problem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 REGIONS = ("V1", "V2", "V4", "IT")
 # Images per category used to fit the behavioural readout, and to test it.
@@ -59,10 +61,10 @@ def offline_environment(directory: Path | None = None) -> dict[str, str]:
     LayerSelection's layer PCA would otherwise download from S3. This function writes that
     file when it is missing.
     """
-    from tooling.mockscore.imagenet import write_imagenet_substitute
+    from tooling.mockscore.imagenet import substitute_filename, write_imagenet_substitute
 
     directory = Path(directory or default_directory())
-    imagenet = directory / "imagenet-substitute.hdf5"
+    imagenet = directory / substitute_filename()
     if not imagenet.is_file():
         write_imagenet_substitute(imagenet)
     return {
@@ -256,6 +258,7 @@ def check_behaviour(brain_model) -> dict:
     Returns `ok` (finite probabilities, one row per test image, one column per label, rows
     summing to 1), the output `shape` and, when not ok, a `message` saying what is wrong.
     """
+    import numpy as np
     from brainscore_vision.benchmark_helpers.screen import place_on_screen
     from brainscore_vision.model_interface import BrainModel
 
@@ -273,6 +276,9 @@ def check_behaviour(brain_model) -> dict:
         # brainscore-vision 2.4.2's ProbabilitiesClassifier passes `multi_class`, which
         # scikit-learn 1.5 deprecates; that is no problem of the submission.
         warnings.filterwarnings("ignore", message=".*'multi_class' was deprecated")
+        # Its newton-cg solver may stop its line search early on the few fitting images;
+        # the probabilities it gives are checked below either way.
+        warnings.filterwarnings("ignore", message="(Line Search failed|The line search)")
         brain_model.start_task(BrainModel.Task.probabilities, on_screen(fitting))
         probabilities = brain_model.look_at(on_screen(test))
     labels = sorted(set(fitting["image_label"]))
@@ -286,6 +292,8 @@ def check_behaviour(brain_model) -> dict:
 
 
 def _behaviour_problem(values: np.ndarray, expected_shape: list[int]) -> str | None:
+    import numpy as np
+
     if list(values.shape) != expected_shape:
         return (
             f"start_task(probabilities) readout gives shape {list(values.shape)}, "

@@ -10,11 +10,11 @@ statistics of the image, simplest in V1 and most nonlinear in IT:
 
 - V1: Gabor energy (4 orientations x 2 spatial frequencies) pooled on a 4 x 4 grid,
 - V2: the V1 energies pooled on a 2 x 2 grid, their cross-orientation products and local
-  contrast,
-- V4: V2 statistics with colour means and colour opponency, through a random two-layer
-  network,
-- IT: V4 statistics with the shape category, size and global colour, through a deeper
-  random network.
+  contrast, through a random one-layer network and a squaring,
+- V4: the coarse V2 energies and products with colour means on a 2 x 2 grid and colour
+  opponency, through a random two-layer network,
+- IT: the shape category, a rough measure of its area, the global colour and the
+  cross-orientation products, through a random three-layer network.
 
 Every neuron gets trial noise, so the split-half consistency of each region is below 1.
 The files are committed; rerun this script only to change the stimuli on purpose, because
