@@ -361,6 +361,10 @@ def test_offline_environment_disables_downloads(offline):
     assert offline["RESULTCACHING_DISABLE"] == "1"
 
 
+def test_offline_environment_disables_progress_bars(offline):
+    assert offline["TQDM_DISABLE"] == "1"
+
+
 def test_socket_guard_blocks_remote_address():
     with (
         socket.socket(socket.AF_INET, socket.SOCK_STREAM) as remote,

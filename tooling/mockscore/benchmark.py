@@ -79,6 +79,9 @@ def offline_environment(directory: Path | None = None) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        # brainscore_vision draws tqdm bars for activations and every cross-validation,
+        # which would bury a traceback in the stderr of the process that scores.
+        "TQDM_DISABLE": "1",
     }
 
 
