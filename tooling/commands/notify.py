@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
+from tooling.commands.score import add_state_options
 from tooling.errors import FatalError
 
 
@@ -25,18 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("keys", nargs="*", metavar="KEY", help="a package's sha256")
     parser.add_argument("--pending", action="store_true", help="send every email still pending")
-    parser.add_argument(
-        "--home",
-        type=Path,
-        metavar="DIR",
-        help="the worker's state folder (default: $BRAINSCORE_SCORING_HOME)",
-    )
-    parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="SQLAlchemy database URL (default: $BRAINSCORE_DATABASE_URL, else "
-        "sqlite:///HOME/scores.sqlite)",
-    )
+    add_state_options(parser)
     parser.set_defaults(run=run)
 
 

@@ -37,18 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="with --spool, keep polling the spool every SECONDS seconds",
     )
-    parser.add_argument(
-        "--home",
-        type=Path,
-        metavar="DIR",
-        help="the worker's state folder (default: $BRAINSCORE_SCORING_HOME)",
-    )
-    parser.add_argument(
-        "--database",
-        metavar="URL",
-        help="SQLAlchemy database URL (default: $BRAINSCORE_DATABASE_URL, else "
-        "sqlite:///HOME/scores.sqlite)",
-    )
+    add_state_options(parser)
     parser.add_argument(
         "--benchmark",
         action="append",
@@ -86,6 +75,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="store the results but send no email (send later with `notify`)",
     )
     parser.set_defaults(run=run)
+
+
+def add_state_options(parser: argparse.ArgumentParser) -> None:
+    """Add --home and --database, where the worker keeps its state and the scores."""
+    parser.add_argument(
+        "--home",
+        type=Path,
+        metavar="DIR",
+        help="the worker's state folder (default: $BRAINSCORE_SCORING_HOME)",
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="SQLAlchemy database URL (default: $BRAINSCORE_DATABASE_URL, else "
+        "sqlite:///HOME/scores.sqlite)",
+    )
 
 
 def optional_number(text: str) -> int | None:
