@@ -286,3 +286,14 @@ def test_new_parent_is_file(
     assert exit_code == 1
     assert capsys.readouterr().err.startswith("error: cannot create 'notes.txt/model'")
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_new_quotes_folder_in_next_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    exit_code = main(["new", "mylab-net", "--directory", "with space/model"])
+
+    assert exit_code == 0
+    assert "python -m tooling check 'with space/model'" in capsys.readouterr().out

@@ -275,3 +275,14 @@ def test_jenkins_rejects_plain_http_to_remote_host(
     assert code == 1
     assert "insecure Jenkins address, JENKINS_URL='http://jenkins.example'" in error
     assert JENKINS_TOKEN not in error
+
+
+@pytest.mark.parametrize("author", ["", "$USER", "-octocat", "a" * 40])
+def test_trigger_rejects_invalid_author(
+    package: Any, author: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["trigger", str(package.path), f"--author={author}"])
+
+    assert exit_info.value.code == 2
+    assert "invalid GitHub login" in capsys.readouterr().err

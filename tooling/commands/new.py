@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import string
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -193,5 +194,5 @@ def next_steps(folder: str, template: str) -> str:
         "says what it returns\n"
         f"  2. list every package the models import in {folder}/setup.py\n"
         f"  3. replace the placeholder BibTeX in get_bibtex\n"
-        f"  4. check it: python -m tooling check {folder}"
+        f"  4. check it: python -m tooling check {shlex.quote(folder)}"
     )

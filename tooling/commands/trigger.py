@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--pr", type=int, metavar="N", help="the merged pull request's number")
     parser.add_argument("--commit", metavar="SHA", help="the merge commit on main")
-    parser.add_argument("--author", metavar="LOGIN", help="the pull request author's login")
+    parser.add_argument(
+        "--author",
+        type=github_login,
+        metavar="LOGIN",
+        help="the pull request author's GitHub login, used to find the email address",
+    )
     parser.add_argument(
         "--repository",
         metavar="OWNER/NAME",
@@ -94,6 +100,19 @@ def run(args: argparse.Namespace) -> int:
     if args.zip is not None:
         return send_one(args, policy)
     return send_index(args, policy)
+
+
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?")
+
+
+def github_login(text: str) -> str:
+    """Accept a GitHub login: letters, digits and inner hyphens, at most 39 characters."""
+    if not GITHUB_LOGIN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid GitHub login {text!r}; give the pull request author's login, "
+            f"for example 'octocat'"
+        )
+    return text
 
 
 def send_one(args: argparse.Namespace, policy: Any) -> int:
