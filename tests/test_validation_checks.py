@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tooling.errors import FatalError
 from tooling.problems import Problem
 from tooling.validation import validate_paths, validate_submission
 
@@ -902,3 +903,109 @@ def test_placeholder_bibtex_says_why(tmp_path: Path, bibtex: str, reason: str) -
     problem = only(problems_of(folder), "placeholder-bibtex")
 
     assert reason in problem.message
+
+
+def test_repository_root_rejected(tmp_path: Path) -> None:
+    write_submission(tmp_path / "submissions" / "first", {})
+
+    with pytest.raises(FatalError, match="is the repository root; give submissions/ or"):
+        validate_paths([str(tmp_path)])
+
+
+def test_models_package_given_instead_of_submission(tmp_path: Path) -> None:
+    folder = write_submission(tmp_path / "submissions" / "net", {})
+
+    with pytest.raises(FatalError) as error:
+        validate_paths([str(folder / "models")])
+
+    assert str(error.value) == (
+        f"'{folder}/models' is the models package, not a submission; "
+        f"validate its parent folder {folder}"
+    )
+
+
+def test_file_given_instead_of_folder(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# Models\n")
+
+    with pytest.raises(FatalError) as error:
+        validate_paths([str(readme)])
+
+    assert str(error.value) == (
+        f"not a folder, '{readme}'; give a submission folder or the submissions/ folder"
+    )
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        pytest.param(".venv", id="dot-venv"),
+        pytest.param("venv", id="venv"),
+        pytest.param("node_modules", id="node-modules"),
+        pytest.param("models/lib/site-packages", id="site-packages"),
+        pytest.param("python-env", id="pyvenv-cfg"),
+    ],
+)
+def test_environment_folder_not_entered(tmp_path: Path, environment: str) -> None:
+    folder = write_submission(
+        tmp_path,
+        {
+            f"{environment}/pyvenv.cfg": "home = /usr/bin\n",
+            f"{environment}/lib/broken.py": "def broken(:\n",
+        },
+    )
+
+    problem = only(problems_of(folder), "stray-file")
+
+    assert problem.file == environment
+
+
+def test_walk_stops_at_entry_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tooling.validation.files.MAX_ENTRIES", 20)
+    files: dict[str, str | None] = {f"data/part{index}.py": "def broken(:\n" for index in range(30)}
+    folder = write_submission(tmp_path, files)
+
+    problems = problems_of(folder)
+
+    assert [problem.code for problem in problems] == ["too-many-files"]
+    assert "most of them in 'data/'" in problems[0].message
+
+
+def test_folder_without_submission_layout(tmp_path: Path) -> None:
+    for index in range(5):
+        (tmp_path / f"script{index}.py").write_text("import numpy\ndef broken(:\n")
+    write_submission(tmp_path / "projects" / "vision" / "net", {})
+
+    problems = problems_of(tmp_path)
+
+    assert [problem.code for problem in problems] == ["missing-models-package"]
+    assert "'projects/vision/net/models/'" in problems[0].message
+
+
+def test_folder_without_submission_layout_nor_package(tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text("def broken(:\n")
+
+    problems = problems_of(tmp_path)
+
+    assert [problem.code for problem in problems] == ["missing-models-package"]
+    assert "neither a models package nor setup.py" in problems[0].message
+
+
+def test_identifiers_differing_in_case_within_submission(tmp_path: Path) -> None:
+    folder = write_submission(tmp_path, replaced('["test-model"]', '["Net-A", "net-a"]'))
+
+    problem = only(problems_of(folder), "duplicate-identifier")
+
+    assert "differ only in case" in problem.message
+
+
+def test_identifiers_differing_in_case_across_submissions(tmp_path: Path) -> None:
+    submissions = tmp_path / "submissions"
+    write_submission(submissions / "first", replaced('["test-model"]', '["Net-A"]'))
+    write_submission(submissions / "second", replaced('["test-model"]', '["net-a"]'))
+
+    report = validate_paths([str(submissions)])
+
+    problem = only(report.submissions[0].problems, "duplicate-identifier")
+    assert "'net-a'" in problem.message
+    assert "differs only in case" in problem.message

@@ -28,6 +28,8 @@ from tooling.validation.requirements import is_provided_requirement, read_requir
         pytest.param("models/a.py~", True, id="backup"),
         pytest.param("models/.DS_Store", True, id="ds-store"),
         pytest.param(".git/config", True, id="git"),
+        pytest.param(".venv/lib/python3.11/site.py", True, id="venv"),
+        pytest.param("web/node_modules/x/index.js", True, id="node-modules"),
     ],
 )
 def test_is_stray_file(relative: str, stray: bool) -> None:

@@ -87,6 +87,11 @@ CODES: dict[str, CodeInfo] = {
         "a file is over 100 MiB, which GitHub rejects",
         "host the file elsewhere and download it with a pinned URL and checksum",
     ),
+    "too-many-files": CodeInfo(
+        "error",
+        "the folder has more than 10,000 files and folders, so it is not checked further",
+        "keep only the model's code and small files; host data and weights elsewhere",
+    ),
     "outside-submission": CodeInfo(
         "error",
         "the pull request changes more than one submission folder or files outside "

@@ -24,9 +24,11 @@ def find_submissions(path: str | Path) -> list[Path]:
         )
     if not folder.is_dir():
         raise FatalError(
-            f"not a folder, {str(path)!r}; give the submission's folder, " f"not a file inside it"
+            f"not a folder, {str(path)!r}; give a submission folder "
+            f"or the {SUBMISSIONS_FOLDER}/ folder"
         )
     if folder.resolve().name != SUBMISSIONS_FOLDER:
+        check_not_submission_part(folder)
         return [folder]
     return sorted(
         (
@@ -36,6 +38,31 @@ def find_submissions(path: str | Path) -> list[Path]:
         ),
         key=lambda child: child.name,
     )
+
+
+def check_not_submission_part(folder: Path) -> None:
+    """Reject the repository root and a submission's models package, which hold or belong
+    to a submission but are none; walking the root would read every file of the checkout."""
+    if (folder / SUBMISSIONS_FOLDER).is_dir():
+        raise FatalError(
+            f"{display_path(folder)!r} is the repository root; give {SUBMISSIONS_FOLDER}/ "
+            f"or {SUBMISSIONS_FOLDER}/NAME"
+        )
+    parent = folder.resolve().parent
+    if (
+        folder.resolve().name == "models"
+        and (folder / "__init__.py").is_file()
+        and any((parent / name).is_file() for name in ("setup.py", "pyproject.toml"))
+    ):
+        raise FatalError(
+            f"{display_path(folder)!r} is the models package, not a submission; validate its "
+            f"parent folder {display_path(parent_of(folder))}"
+        )
+
+
+def parent_of(folder: Path) -> Path:
+    """Return the parent of `folder` as the user would write it, also for `.` and `..`."""
+    return folder / ".." if folder.name in ("", "..") else folder.parent
 
 
 def display_path(folder: Path) -> str:

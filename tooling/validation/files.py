@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import fnmatch
 import os
@@ -16,6 +17,13 @@ LARGE_FILE_BYTES = 25 * 1024**2
 
 # Version-control folders are neither walked, reported nor packaged.
 VERSION_CONTROL_DIRECTORIES = frozenset({".git", ".hg", ".svn"})
+# Installed packages: reported and left out of the package, never walked, because they contain
+# thousands of files. Any folder with a pyvenv.cfg is a virtual environment too.
+ENVIRONMENT_DIRECTORIES = frozenset({".venv", "venv", "node_modules", "site-packages"})
+VIRTUAL_ENVIRONMENT_MARKER = "pyvenv.cfg"
+# A submission contains a model's code and a few small files. Past this many files and folders
+# the walk stops, so that a wrong folder (a home directory, /tmp) fails fast.
+MAX_ENTRIES = 10_000
 STRAY_DIRECTORIES = frozenset(
     {
         "__pycache__",
@@ -49,7 +57,9 @@ STRAY_FILE_PATTERNS = (
 
 
 def is_stray_directory(name: str, top_level: bool) -> bool:
-    if name in STRAY_DIRECTORIES or name.endswith(".egg-info"):
+    if name in STRAY_DIRECTORIES or name in ENVIRONMENT_DIRECTORIES:
+        return True
+    if name.endswith(".egg-info"):
         return True
     return top_level and name in TOP_LEVEL_STRAY_DIRECTORIES
 
@@ -82,14 +92,37 @@ class FileScan:
     python_files: list[str] = dataclasses.field(default_factory=list)
     module_names: set[str] = dataclasses.field(default_factory=set)
     problems: list[Problem] = dataclasses.field(default_factory=list)
+    # Files and folders seen so far, in all and by the first part of their path.
+    entry_count: int = 0
+    entries: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    truncated: bool = False
+
+
+class EntryLimitReached(Exception):
+    """The walk saw more than MAX_ENTRIES files and folders."""
 
 
 def scan_files(folder: Path) -> FileScan:
     """Walk `folder` without following links and report links, big files and stray files."""
     scan = FileScan()
-    walk(folder, PurePosixPath(), scan)
+    try:
+        walk(folder, PurePosixPath(), scan)
+    except EntryLimitReached:
+        scan.truncated = True
+        scan.problems = [entry_limit_problem(scan)]
     scan.python_files.sort()
     return scan
+
+
+def entry_limit_problem(scan: FileScan) -> Problem:
+    top, count = scan.entries.most_common(1)[0]
+    where = f", most of them in '{top}/'," if count > 1 else ""
+    return Problem(
+        "too-many-files",
+        f"the folder has more than {MAX_ENTRIES:,} files and folders{where} so checking "
+        f"stopped; keep only the model's code and small files in the submission, and host "
+        f"data and weights elsewhere",
+    )
 
 
 def walk(directory: Path, relative: PurePosixPath, scan: FileScan) -> None:
@@ -97,6 +130,10 @@ def walk(directory: Path, relative: PurePosixPath, scan: FileScan) -> None:
         entries = sorted(iterator, key=lambda entry: entry.name)
     for entry in entries:
         path = relative / entry.name
+        scan.entry_count += 1
+        scan.entries[path.parts[0]] += 1
+        if scan.entry_count > MAX_ENTRIES:
+            raise EntryLimitReached
         if entry.is_symlink():
             scan.problems.append(symlink_problem(path, entry))
         elif entry.is_dir():
@@ -107,6 +144,9 @@ def walk(directory: Path, relative: PurePosixPath, scan: FileScan) -> None:
 
 def visit_directory(entry: os.DirEntry, path: PurePosixPath, scan: FileScan) -> None:
     if entry.name in VERSION_CONTROL_DIRECTORIES:
+        return
+    if is_environment(entry):
+        scan.problems.append(environment_problem(path))
         return
     if is_stray_directory(entry.name, len(path.parts) == 1):
         scan.problems.append(
@@ -121,6 +161,21 @@ def visit_directory(entry: os.DirEntry, path: PurePosixPath, scan: FileScan) -> 
     if entry.name.isidentifier():
         scan.module_names.add(entry.name)
     walk(Path(entry.path), path, scan)
+
+
+def is_environment(entry: os.DirEntry) -> bool:
+    if entry.name in ENVIRONMENT_DIRECTORIES:
+        return True
+    return os.path.isfile(os.path.join(entry.path, VIRTUAL_ENVIRONMENT_MARKER))
+
+
+def environment_problem(path: PurePosixPath) -> Problem:
+    return Problem(
+        "stray-file",
+        f"'{path}/' holds installed packages, such as a virtual environment; delete it or "
+        f"move it out of the submission folder and add it to .gitignore (it is not checked)",
+        file=str(path),
+    )
 
 
 def visit_file(entry: os.DirEntry, path: PurePosixPath, scan: FileScan) -> None:

@@ -81,18 +81,31 @@ def check_identifiers(identifiers: list[ModelIdentifier]) -> list[Problem]:
         )
     seen: dict[str, ModelIdentifier] = {}
     for item in identifiers:
-        first = seen.setdefault(item.identifier, item)
+        first = seen.setdefault(identifier_key(item.identifier), item)
         if first is not item:
-            problems.append(
-                Problem(
-                    "duplicate-identifier",
-                    f"'{item.identifier}' is listed twice in this submission (also at "
-                    f"{first.file}:{first.line}); give each model its own identifier",
-                    file=item.file,
-                    line=item.line,
-                )
-            )
+            problems.append(repeat_problem(item, first))
     return problems
+
+
+def identifier_key(identifier: str) -> str:
+    """Return what two identifiers share when they collide: identifiers that differ only in
+    case name the same file on case-insensitive file systems and the same cache entry."""
+    return identifier.casefold()
+
+
+def repeat_problem(item: ModelIdentifier, first: ModelIdentifier) -> Problem:
+    if item.identifier == first.identifier:
+        message = (
+            f"'{item.identifier}' is listed twice in this submission (also at "
+            f"{first.file}:{first.line}); give each model its own identifier"
+        )
+    else:
+        message = (
+            f"'{item.identifier}' and '{first.identifier}' (at {first.file}:{first.line}) "
+            f"differ only in case, so they collide on case-insensitive file systems and in "
+            f"caches; give each model an identifier that differs in more than case"
+        )
+    return Problem("duplicate-identifier", message, file=item.file, line=item.line)
 
 
 def check_characters(item: ModelIdentifier) -> Problem | None:

@@ -6,20 +6,39 @@ import os
 from pathlib import Path
 
 from tooling.problems import Problem
-from tooling.validation.files import VERSION_CONTROL_DIRECTORIES, is_stray_directory
+from tooling.validation.files import (
+    VERSION_CONTROL_DIRECTORIES,
+    is_environment,
+    is_stray_directory,
+)
 from tooling.validation.identifiers import MODEL_MODULES
 
 MODELS_PACKAGE = "models"
 MODULE_NAMES = tuple(relative.rsplit("/", 1)[-1] for relative in MODEL_MODULES)
 PACKAGING_FILES = ("setup.py", "pyproject.toml")
-# How deep below the submission folder a misplaced models package is looked for.
-SEARCH_DEPTH = 2
+# How deep below the submission folder a misplaced models package is looked for, and in
+# how many folders at most, so that a wrong folder such as a home directory fails fast.
+SEARCH_DEPTH = 3
+MAX_SEARCHED_FOLDERS = 2_000
+
+
+def is_submission_layout(folder: Path) -> bool:
+    """Tell whether `folder` has a models folder or a packaging file at its top; without
+    either it is no submission, and its files are not worth checking one by one."""
+    package = folder / MODELS_PACKAGE
+    return (package.is_dir() and not package.is_symlink()) or has_packaging_file(folder)
+
+
+def has_packaging_file(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in PACKAGING_FILES)
 
 
 def check_layout(folder: Path, display: str) -> list[Problem]:
     """Check for models/__init__.py, a model module and a packaging file."""
+    if not is_submission_layout(folder):
+        return [Problem("missing-models-package", not_a_submission_message(folder, display))]
     problems = check_models_package(folder, display)
-    if not any((folder / name).is_file() for name in PACKAGING_FILES):
+    if not has_packaging_file(folder):
         problems.append(
             Problem(
                 "missing-model-module",
@@ -65,23 +84,50 @@ def missing_package_message(folder: Path, display: str) -> str:
         )
     nested = find_nested_package(folder)
     if nested is not None:
-        where = nested.relative_to(folder).as_posix()
-        return (
-            f"the models package is at '{where}/', nested too deep; move it to {target} "
-            f"and the setup.py or pyproject.toml beside it to {display.rstrip('/')}/"
-        )
+        return nested_package_message(folder, nested, display)
     return (
         f"the folder has no models package; create {target} with an __init__.py and "
         f"base_models.py or brain_models.py from the template"
     )
 
 
+def nested_package_message(folder: Path, nested: Path, display: str) -> str:
+    where = nested.relative_to(folder).as_posix()
+    return (
+        f"the models package is at '{where}/', nested too deep; move it to "
+        f"{display.rstrip('/')}/{MODELS_PACKAGE}/ and the setup.py or pyproject.toml beside "
+        f"it to {display.rstrip('/')}/"
+    )
+
+
+def not_a_submission_message(folder: Path, display: str) -> str:
+    lacks = "the folder has neither a models package nor setup.py or pyproject.toml"
+    if any((folder / name).is_file() for name in MODULE_NAMES):
+        return f"{lacks}; {missing_package_message(folder, display)}"
+    nested = find_nested_package(folder)
+    if nested is None:
+        return (
+            f"{lacks}, and no folder within {SEARCH_DEPTH} levels below it holds one; give a "
+            f"submission folder, or create one with `python -m tooling new`"
+        )
+    parent = f"{display.rstrip('/')}/{nested.parent.relative_to(folder).as_posix()}"
+    return (
+        f"{lacks}; {nested_package_message(folder, nested, display)}, or validate {parent} "
+        f"if that folder is the submission"
+    )
+
+
 def find_nested_package(folder: Path) -> Path | None:
-    """Return the first `models` package below the top of `folder`, breadth first."""
+    """Return the first `models` package below the top of `folder`, breadth first, looking
+    into at most MAX_SEARCHED_FOLDERS folders."""
     level = [folder]
+    searched = 0
     for _ in range(SEARCH_DEPTH):
         children = []
         for directory in level:
+            if searched >= MAX_SEARCHED_FOLDERS:
+                return None
+            searched += 1
             children.extend(subfolders(directory))
         for child in children:
             package = child / MODELS_PACKAGE
@@ -94,12 +140,18 @@ def find_nested_package(folder: Path) -> Path | None:
 
 
 def subfolders(directory: Path) -> list[Path]:
-    with os.scandir(directory) as iterator:
-        return sorted(
-            Path(entry.path)
-            for entry in iterator
-            if entry.is_dir(follow_symlinks=False)
-            and entry.name not in VERSION_CONTROL_DIRECTORIES
-            and not is_stray_directory(entry.name, top_level=False)
-            and not entry.name.startswith(".")
-        )
+    """Return the folders in `directory` that may hold a submission's code; none for a
+    folder that cannot be read."""
+    try:
+        with os.scandir(directory) as iterator:
+            return sorted(
+                Path(entry.path)
+                for entry in iterator
+                if entry.is_dir(follow_symlinks=False)
+                and entry.name not in VERSION_CONTROL_DIRECTORIES
+                and not is_stray_directory(entry.name, top_level=False)
+                and not entry.name.startswith(".")
+                and not is_environment(entry)
+            )
+    except OSError:
+        return []

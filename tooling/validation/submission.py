@@ -16,10 +16,11 @@ from tooling.validation.identifiers import (
     MODEL_MODULES,
     ModelIdentifier,
     check_identifiers,
+    identifier_key,
     identifiers_in,
 )
 from tooling.validation.imports import check_imports
-from tooling.validation.layout import check_layout
+from tooling.validation.layout import check_layout, is_submission_layout
 from tooling.validation.paths import check_paths
 from tooling.validation.requirements import SETUP_PY, check_requirements, load_requirements
 from tooling.validation.sources import SourceFile, parse_source
@@ -56,8 +57,13 @@ def inspect_submission(
 ) -> tuple[SubmissionReport, list[ModelIdentifier]]:
     started = time.perf_counter()
     problems = check_layout(folder, display)
+    if not is_submission_layout(folder):
+        # Checking each Python file of an arbitrary folder would bury the one real problem.
+        return SubmissionReport(display, problems), []
     scan = scan_files(folder)
     problems += scan.problems
+    if scan.truncated:
+        return SubmissionReport(display, sorted(problems, key=problem_order)), []
 
     sources: dict[str, SourceFile] = {}
     for relative in scan.python_files:
@@ -102,24 +108,38 @@ def problem_order(problem: Problem) -> tuple[bool, str, int, int]:
 def check_unique_identifiers(
     found: list[tuple[SubmissionReport, list[ModelIdentifier]]],
 ) -> None:
-    """Report each identifier that more than one submission lists, in each of them."""
+    """Report each identifier that more than one submission lists, also in another case, in
+    each of them."""
     owners: dict[str, list[tuple[SubmissionReport, ModelIdentifier]]] = {}
     for submission, identifiers in found:
         for item in identifiers:
-            owners.setdefault(item.identifier, []).append((submission, item))
-    for identifier, places in owners.items():
+            owners.setdefault(identifier_key(item.identifier), []).append((submission, item))
+    for places in owners.values():
         submissions = {id(submission) for submission, _ in places}
         if len(submissions) < 2:
             continue
         for submission, item in places:
-            others = sorted({other.submission for other, _ in places if other is not submission})
-            submission.add(
-                Problem(
-                    "duplicate-identifier",
-                    f"'{identifier}' is also the identifier of a model in "
-                    f"{', '.join(others)}; choose an identifier no other model has, for "
-                    f"example with your lab's prefix",
-                    file=item.file,
-                    line=item.line,
-                )
-            )
+            others = [(other, theirs) for other, theirs in places if other is not submission]
+            submission.add(shared_identifier_problem(item, others))
+
+
+def shared_identifier_problem(
+    item: ModelIdentifier, others: list[tuple[SubmissionReport, ModelIdentifier]]
+) -> Problem:
+    folders = ", ".join(sorted({other.submission for other, _ in others}))
+    spellings = sorted({theirs.identifier for _, theirs in others} - {item.identifier})
+    if spellings:
+        listed = ", ".join(f"'{spelling}'" for spelling in spellings)
+        where = (
+            f"differs only in case from {listed} in {folders}, so they collide on "
+            f"case-insensitive file systems and in caches"
+        )
+    else:
+        where = f"is also the identifier of a model in {folders}"
+    return Problem(
+        "duplicate-identifier",
+        f"'{item.identifier}' {where}; choose an identifier no other model has, for example "
+        f"with your lab's prefix",
+        file=item.file,
+        line=item.line,
+    )
