@@ -20,6 +20,8 @@ VERSION_CONTROL_DIRECTORIES = frozenset({".git", ".hg", ".svn"})
 # Installed packages: reported and left out of the package, never walked, because they contain
 # thousands of files. Any folder with a pyvenv.cfg is a virtual environment too.
 ENVIRONMENT_DIRECTORIES = frozenset({".venv", "venv", "node_modules", "site-packages"})
+# NOTE: packaging leaves out folders by name only, so it still packages a virtual environment
+# that has another name; the scoring worker then rejects a package of over 10,000 entries.
 VIRTUAL_ENVIRONMENT_MARKER = "pyvenv.cfg"
 # A submission contains a model's code and a few small files. Past this many files and folders
 # the walk stops, so that a wrong folder (a home directory, /tmp) fails fast.
