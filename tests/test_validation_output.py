@@ -84,6 +84,17 @@ def test_missing_folder_is_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err.startswith("error: no such folder")
 
 
+def test_repository_root_is_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "submissions").mkdir()
+
+    code = main(["validate", str(tmp_path)])
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: '{tmp_path}' is the repository root; give submissions/ or submissions/NAME\n"
+    )
+
+
 def test_text_format(failing: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["validate", str(failing)])
     lines = capsys.readouterr().out.splitlines()
