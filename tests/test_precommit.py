@@ -123,6 +123,30 @@ def test_validate_files_finds_duplicate_elsewhere(
     assert duplicates[0]["file"] == "submissions/copy-net/models/base_models.py"
 
 
+def test_validate_files_finds_duplicate_differing_in_case(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", "case-net"]) == 0
+    module = repository / "submissions/case-net/models/base_models.py"
+    module.write_text(
+        module.read_text(encoding="utf-8").replace('["case-net"]', '["Good-Net"]'),
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    exit_code = main(["validate-files", "--format", "json", "submissions/case-net/setup.py"])
+
+    report = json.loads(capsys.readouterr().out)
+    messages = [
+        problem["message"]
+        for problem in report["submissions"][0]["problems"]
+        if problem["code"] == "duplicate-identifier"
+    ]
+    assert exit_code == 1
+    assert len(messages) == 1
+    assert "'Good-Net' is also 'good-net', differing in case" in messages[0]
+
+
 def test_validate_files_ignores_other_files(
     repository: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

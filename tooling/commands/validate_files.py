@@ -84,35 +84,40 @@ def check_identifiers_of_others(report: Report, folders: list[Path]) -> None:
     `validate_paths` compares only the folders it was given; this compares them with
     every other folder in `submissions/`.
     """
+    from tooling.validation.identifiers import identifier_key
+
     owners = identifiers_elsewhere(folders)
     reports = {submission.submission: submission for submission in report.submissions}
     for folder in folders:
         for item in located_identifiers(folder):
-            if item.identifier not in owners:
+            owner = owners.get(identifier_key(item.identifier))
+            if owner is None:
                 continue
+            other, where = owner
+            same = "the identifier" if other == item.identifier else f"'{other}', differing in case"
             reports[display_path(folder)].add(
                 Problem(
                     "duplicate-identifier",
-                    f"'{item.identifier}' is also the identifier of a model in "
-                    f"{owners[item.identifier]}; choose an identifier no other model has, "
-                    "for example with your lab's prefix",
+                    f"'{item.identifier}' is also {same}, of a model in {where}; choose an "
+                    "identifier no other model has, for example with your lab's prefix",
                     file=item.file,
                     line=item.line,
                 )
             )
 
 
-def identifiers_elsewhere(folders: list[Path]) -> dict[str, str]:
-    """Map each identifier of the untouched submissions to the folder that lists it."""
-    from tooling.validation.identifiers import read_model_identifiers
+def identifiers_elsewhere(folders: list[Path]) -> dict[str, tuple[str, str]]:
+    """Map the case-folded identifiers of the untouched submissions to each identifier as
+    written and the folder that lists it."""
+    from tooling.validation.identifiers import identifier_key, read_model_identifiers
 
     touched = {folder.resolve() for folder in folders}
-    owners: dict[str, str] = {}
+    owners: dict[str, tuple[str, str]] = {}
     for folder in find_submissions(SUBMISSIONS_FOLDER):
         if folder.resolve() in touched:
             continue
         for identifier in read_model_identifiers(folder):
-            owners.setdefault(identifier, display_path(folder))
+            owners.setdefault(identifier_key(identifier), (identifier, display_path(folder)))
     return owners
 
 
