@@ -150,3 +150,40 @@ def test_text_escapes_newline_in_model_entry():
 )
 def test_escape_markdown_cases(text, expected):
     assert escape_markdown(text) == expected
+
+
+def crashed_report() -> Report:
+    model = {
+        "identifier": "t-raise",
+        "kind": "base",
+        "ok": False,
+        "traceback": [
+            "Traceback (most recent call last):",
+            '  File "models/base_models.py", line 66, in get_model',
+            "RuntimeError: boom\r::error::x",
+        ],
+    }
+    return Report("mock-score", [SubmissionReport("submissions/t", models=[model])])
+
+
+def test_text_indents_traceback_under_model():
+    lines = render_text(crashed_report()).splitlines()
+
+    assert lines[2:4] == [
+        "    traceback:",
+        "      Traceback (most recent call last):",
+    ]
+
+
+def test_text_escapes_traceback_lines():
+    lines = render_text(crashed_report()).splitlines()
+
+    assert lines[-1] == "      RuntimeError: boom\\r::error::x"
+
+
+def test_traceback_round_trips_through_schema():
+    data = crashed_report().to_dict()
+
+    again = Report.from_dict(json.loads(json.dumps(data))).to_dict()
+
+    assert again["submissions"][0]["models"][0]["traceback"][2] == "RuntimeError: boom\r::error::x"

@@ -158,6 +158,35 @@ def get_layers(name):
     return ["layer"]
 """
 
+EMPTY_LIST = """
+def get_model_list():
+    return []
+
+
+def get_model(name):
+    raise LookupError(name)
+
+
+def get_layers(name):
+    return ["layer"]
+"""
+
+COMPUTED_LIST = """
+NAMES = ("alpha", "beta")
+
+
+def get_model_list():
+    return [name for name in NAMES]
+
+
+def get_model(name):
+    raise LookupError(name)
+
+
+def get_layers(name):
+    return ["layer"]
+"""
+
 STUCK_TIMEOUT = 20.0
 QUICK_TIMEOUT = 300.0
 
@@ -219,7 +248,8 @@ def local_index(workspace: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def runs(workspace: Path, local_index: dict[str, str]) -> dict[str, SubmissionReport]:
-    """Run every child-process submission of this module at once; reports by name."""
+    """Run every child-process submission of this module at once; reports by name, or the
+    FatalError a run raised."""
     submissions = workspace / "submissions"
     cache = workspace / "cache"
     pid_file = workspace / "grandchild.pid"
@@ -241,6 +271,14 @@ def runs(workspace: Path, local_index: dict[str, str]) -> dict[str, SubmissionRe
             {"timeout": QUICK_TIMEOUT},
         ),
         "empty": (write_submission(submissions / "empty"), {"timeout": QUICK_TIMEOUT}),
+        "empty-list": (
+            write_submission(submissions / "empty-list", EMPTY_LIST),
+            {"timeout": QUICK_TIMEOUT},
+        ),
+        "computed-list": (
+            write_submission(submissions / "computed-list", COMPUTED_LIST),
+            {"timeout": QUICK_TIMEOUT, "models": ["alpha", "gamma"]},
+        ),
         "uninstallable": (
             write_submission(submissions / "uninstallable", TINY_BASE, requires=("tinypkg==9.9",)),
             {"timeout": QUICK_TIMEOUT},
@@ -256,7 +294,7 @@ def runs(workspace: Path, local_index: dict[str, str]) -> dict[str, SubmissionRe
                 )
                 for name, (folder, options) in jobs.items()
             }
-            return {name: future.result() for name, future in futures.items()}
+            return {name: future.exception() or future.result() for name, future in futures.items()}
 
 
 def problems_with(report: SubmissionReport, code: str) -> list:
@@ -335,7 +373,9 @@ def test_sigkill_is_out_of_memory(runs: dict[str, SubmissionReport]) -> None:
 @pytest.mark.slow
 def test_selected_models_only(runs: dict[str, SubmissionReport]) -> None:
     # "sleeper" comes first and would sleep until the timeout if it ran.
-    assert [model["identifier"] for model in runs["killed"].models] == ["killer"]
+    base_models = [model for model in runs["killed"].models if model["kind"] == "base"]
+
+    assert [model["identifier"] for model in base_models] == ["killer"]
     assert problems_with(runs["killed"], "timeout") == []
 
 
@@ -763,3 +803,97 @@ def test_changed_overlay_is_built_again(
     assert environment.overlay == overlay
     assert not planted.exists()
     assert (overlay_site_packages(overlay) / "tinypkg" / "__init__.py").is_file()
+
+
+@pytest.mark.slow
+def test_crash_keeps_traceback(runs: dict[str, SubmissionReport]) -> None:
+    crasher = runs["failing"].models[0]
+
+    assert crasher["traceback"][0] == "Traceback (most recent call last):"
+    assert 'File "models/base_models.py", line 12, in build' in "\n".join(crasher["traceback"])
+    assert crasher["traceback"][-1].startswith("ValueError: cwd=")
+
+
+@pytest.mark.slow
+def test_traceback_starts_at_user_frame(runs: dict[str, SubmissionReport]) -> None:
+    crasher = runs["failing"].models[0]
+
+    assert "models/base_models.py" in crasher["traceback"][1]
+
+
+@pytest.mark.slow
+def test_import_failure_traceback_on_module_entry(runs: dict[str, SubmissionReport]) -> None:
+    entries = {model["identifier"]: model for model in runs["killed"].models}
+
+    assert entries["brain_models"]["ok"] is False
+    assert entries["brain_models"]["traceback"][-1] == "RuntimeError: broken at import"
+
+
+@pytest.mark.slow
+def test_layer_problem_names_get_layers_line(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = problems_with(runs["failing"], "layer-not-found")
+
+    assert problem.line == 29
+
+
+@pytest.mark.slow
+def test_install_failure_is_one_line(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["uninstallable"].problems
+
+    assert "\n" not in problem.message
+
+
+@pytest.mark.slow
+def test_install_failure_names_requirement_line(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["uninstallable"].problems
+
+    assert (problem.file, problem.line) == ("setup.py", 3)
+
+
+@pytest.mark.slow
+def test_empty_model_list_reported(runs: dict[str, SubmissionReport]) -> None:
+    (problem,) = runs["empty-list"].problems
+
+    assert problem.code == "missing-function"
+    assert (problem.file, problem.line) == ("models/base_models.py", 2)
+
+
+@pytest.mark.slow
+def test_unknown_computed_model_is_fatal(runs: dict[str, SubmissionReport]) -> None:
+    error = runs["computed-list"]
+
+    assert isinstance(error, FatalError)
+    assert "lists no model 'gamma'" in str(error)
+    assert "its models are 'alpha', 'beta'" in str(error)
+
+
+def test_unknown_literal_model_fails_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_submission(tmp_path / "literal", EMPTY_LIST.replace("[]", '["alpha"]'))
+
+    code = main(["mock-score", str(folder), "--model", "nosuchmodel", "--device", "cpu"])
+
+    assert code == 1
+    assert "lists no model 'nosuchmodel'" in capsys.readouterr().err
+
+
+def test_unknown_literal_model_lists_choices(tmp_path: Path) -> None:
+    folder = write_submission(tmp_path / "literal", EMPTY_LIST.replace("[]", '["alpha"]'))
+
+    with pytest.raises(FatalError, match="its models are 'alpha'"):
+        run_submission(folder, "literal", timeout=1, device="cpu", models=["nosuchmodel"])
+
+
+@pytest.mark.parametrize(
+    "phase",
+    [
+        pytest.param({"phase": "importing", "module": "models.base_models"}, id="import-timeout"),
+        pytest.param({"phase": "model", "model": "m"}, id="model-timeout"),
+    ],
+)
+def test_timeout_says_how_to_fix(phase: dict) -> None:
+    problem = ending_problem(outcome(timed_out=True, returncode=-9, last_status=phase), 10)
+
+    assert problem is not None
+    assert "raise --timeout" in problem.message

@@ -10,6 +10,8 @@ Stdout belongs to the submission, whose prints land there.
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
 import faulthandler
 import importlib
 import inspect
@@ -33,6 +35,10 @@ logger = logging.getLogger("tooling.mockscore.child")
 MODULES = (("base", "models.base_models"), ("brain", "models.brain_models"))
 # Messages quote the user's exception; a long one is cut to keep the report readable.
 MAX_EXCEPTION_TEXT = 1500
+# The traceback kept in a model entry is cut to this many lines and characters.
+MAX_TRACEBACK_LINES = 40
+MAX_TRACEBACK_CHARS = 4000
+MAX_TRACEBACK_LINE_CHARS = 300
 
 
 class StatusFile:
@@ -53,6 +59,9 @@ class ResultsFile:
         self.path = path
         self.problems: list[dict[str, Any]] = []
         self.models: list[dict[str, Any]] = []
+        # The identifiers get_model_list returned, and the selected ones it did not return.
+        self.listed: list[str] = []
+        self.unknown: list[str] = []
         self.save()
 
     def add_problem(self, problem: Problem, model: str | None = None) -> None:
@@ -74,7 +83,13 @@ class ResultsFile:
 
     def save(self) -> None:
         partial = self.path.with_suffix(".partial")
-        partial.write_text(json.dumps({"problems": self.problems, "models": self.models}))
+        results = {
+            "problems": self.problems,
+            "models": self.models,
+            "listed": self.listed,
+            "unknown_models": self.unknown,
+        }
+        partial.write_text(json.dumps(results))
         os.replace(partial, self.path)
 
 
@@ -85,9 +100,12 @@ class Context:
         self.folder = folder
         self.status = status
         self.results = results
+        # The traceback of the last crash, until the model entry takes it.
+        self.traceback: list[str] = []
 
     def crash(self, code: str, call: str, error: BaseException, model: str | None = None) -> None:
         self.results.add_problem(exception_problem(code, call, error, self.folder), model)
+        self.traceback = traceback_lines(error, self.folder)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -177,7 +195,30 @@ def import_submission(context: Context) -> list[tuple[str, types.ModuleType]]:
                 context.crash("out-of-memory", f"importing {name}", error)
             else:
                 context.crash("import-failed", f"importing {name}", error)
+            add_failed_module_entries(kind, name, context)
     return modules
+
+
+def add_failed_module_entries(kind: str, name: str, context: Context) -> None:
+    """Add a failed entry, with the traceback, for each model of a module that could not
+    be imported or listed.
+
+    The identifiers are read statically from the module's get_model_list; when they
+    cannot be, the one entry is named after the module, such as "base_models".
+    """
+    from tooling.validation.identifiers import identifiers_in
+    from tooling.validation.sources import SourceFile, parse_source
+
+    relative = name.replace(".", "/") + ".py"
+    source = parse_source(context.folder, relative)
+    found = identifiers_in(source) if isinstance(source, SourceFile) else None
+    identifiers = [item.identifier for item in found or []] or [name.rpartition(".")[2]]
+    for identifier in identifiers:
+        entry = {"identifier": identifier, "kind": kind, "ok": False}
+        if context.traceback:
+            entry["traceback"] = context.traceback
+        context.results.add_model(entry)
+    context.traceback = []
 
 
 def plan_models(
@@ -185,18 +226,49 @@ def plan_models(
     selected: Sequence[str] | None,
     context: Context,
 ) -> list[tuple[str, types.ModuleType, str]]:
-    """Return (kind, module, identifier) for every listed model, or the selected ones."""
+    """Return (kind, module, identifier) for every listed model, or the selected ones.
+
+    An empty list is reported. When every module listed its models, the selected
+    identifiers that none lists go to the results as unknown, for the runner to report.
+    """
     plan = []
+    complete = True
     for kind, module in modules:
+        call = f"{module_label(module)}.get_model_list()"
         try:
             identifiers = [str(identifier) for identifier in module.get_model_list()]
         except (Exception, SystemExit) as error:
-            context.crash("model-crashed", f"{module_label(module)}.get_model_list()", error)
+            context.crash("model-crashed", call, error)
+            add_failed_module_entries(kind, module.__name__, context)
+            complete = False
             continue
+        if not identifiers:
+            report_empty_list(call, module, context)
+        context.results.listed.extend(identifiers)
         for identifier in identifiers:
             if selected is None or identifier in selected:
                 plan.append((kind, module, identifier))
+    if selected is not None and complete and len(modules) == len(present_modules(context)):
+        context.results.unknown = [
+            identifier for identifier in selected if identifier not in context.results.listed
+        ]
+    context.results.save()
     return plan
+
+
+def present_modules(context: Context) -> list[str]:
+    return [
+        name for _, name in MODULES if (context.folder / (name.replace(".", "/") + ".py")).is_file()
+    ]
+
+
+def report_empty_list(call: str, module: types.ModuleType, context: Context) -> None:
+    message = (
+        f"{call} returned no identifiers, so none of its models was scored; return a list "
+        f'with the identifier of each model, such as ["my-model"]'
+    )
+    file, line = definition_of(module.get_model_list, context.folder)
+    context.results.add_problem(Problem("missing-function", message, file, line))
 
 
 def run_model(
@@ -220,11 +292,14 @@ def run_model(
             entry.update(scorer(kind, identifier, *loaded, status=context.status))
     except scorers.ModelProblems as error:
         for problem in error.problems:
-            context.results.add_problem(problem, identifier)
+            context.results.add_problem(locate_layer_problem(problem, kind, context), identifier)
         entry.update(getattr(error, "partial", None) or {})
     except (Exception, SystemExit) as error:
         code = "out-of-memory" if is_out_of_memory(error) else "model-crashed"
         context.crash(code, f"scoring model {identifier!r}", error, identifier)
+    if context.traceback:
+        entry["traceback"] = context.traceback
+        context.traceback = []
 
     entry["seconds"] = round(time.perf_counter() - started, 3)
     entry["peak_memory_mib"] = peak_memory_mib()
@@ -301,6 +376,28 @@ def check_identifier(
     context.results.add_problem(Problem("identifier-mismatch", message, file, line), identifier)
 
 
+def locate_layer_problem(problem: Problem, kind: str, context: Context) -> Problem:
+    """Give a base model's problem in base_models.py without a line the line of get_layers,
+    which names the layers the benchmark checks."""
+    relative = "models/base_models.py"
+    if kind != "base" or problem.file != relative or problem.line is not None:
+        return problem
+    line = function_line(context.folder / relative, "get_layers")
+    return dataclasses.replace(problem, line=line) if line is not None else problem
+
+
+def function_line(path: Path, name: str) -> int | None:
+    """Return the line of the module-level `def name` in the file at `path`, read with ast."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return node.lineno
+    return None
+
+
 def count_errors(results: ResultsFile) -> int:
     return sum(1 for problem in results.problems if Problem(problem["code"], "").is_error)
 
@@ -341,6 +438,59 @@ def exception_problem(code: str, call: str, error: BaseException, folder: Path) 
         if library_frame is not None:
             message += f" (in {library_frame.filename}:{library_frame.lineno})"
     return Problem(code, message, file, line)
+
+
+def traceback_lines(error: BaseException, folder: Path) -> list[str]:
+    """Return the traceback of `error` from the submission's first frame on, as lines.
+
+    The submission's files are named relative to its folder. Without a frame of the
+    submission, every frame is kept. Long tracebacks keep their start and end.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    start = next(
+        (
+            index
+            for index, frame in enumerate(frames)
+            if relative_to_folder(Path(frame.filename), folder)
+        ),
+        0,
+    )
+    kept = traceback.StackSummary.from_list(
+        [relative_frame(frame, folder) for frame in frames[start:]]
+    )
+    lines = ["Traceback (most recent call last):"] if kept else []
+    for block in [*kept.format(), *traceback.format_exception_only(type(error), error)]:
+        lines.extend(block.rstrip("\n").splitlines())
+    return cap_lines(lines)
+
+
+def relative_frame(frame: traceback.FrameSummary, folder: Path) -> traceback.FrameSummary:
+    relative = relative_to_folder(Path(frame.filename), folder)
+    if relative is None:
+        return frame
+    return traceback.FrameSummary(relative, frame.lineno, frame.name, line=frame.line)
+
+
+def cap_lines(lines: list[str]) -> list[str]:
+    """Cut long lines, then drop lines from the middle until the limits hold."""
+    lines = [
+        line
+        if len(line) <= MAX_TRACEBACK_LINE_CHARS
+        else line[:MAX_TRACEBACK_LINE_CHARS] + " [...]"
+        for line in lines
+    ]
+    if len(lines) <= MAX_TRACEBACK_LINES and sum(map(len, lines)) <= MAX_TRACEBACK_CHARS:
+        return lines
+    dropped = 0
+    marker_room = 40
+    while (
+        len(lines) >= MAX_TRACEBACK_LINES
+        or sum(map(len, lines)) > MAX_TRACEBACK_CHARS - marker_room
+    ):
+        del lines[len(lines) // 2]
+        dropped += 1
+    lines.insert(len(lines) // 2, f"[... {dropped} lines left out ...]")
+    return lines
 
 
 def exception_text(error: BaseException) -> str:

@@ -51,6 +51,9 @@ DEFAULT_TIMEOUT = 1800.0
 # How often the runner reads the status file and checks the clock, in seconds.
 POLL_INTERVAL = 0.2
 STDERR_TAIL_LINES = 15
+# pip's error lines quoted in an install-failed message, and their length in all.
+PIP_ERROR_LINES = 3
+MAX_PIP_ERROR_CHARS = 600
 # Variables passed from the runner's environment to the child, by exact name or prefix.
 # Anything else, credentials among them, is left out.
 PASSED_VARIABLES = frozenset(
@@ -163,6 +166,8 @@ def run_submission(
     """
     report = SubmissionReport(display)
     device = resolve_device(device)
+    if models:
+        check_selection(models, static_identifiers(folder), display)
     progress = progress or SilentProgress()
     progress.start(display)
     try:
@@ -173,6 +178,8 @@ def run_submission(
             folder, display, environment, timeout=timeout, device=device, models=models,
             benchmark=benchmark, progress=progress,
         )  # fmt: skip
+        if models and outcome.results.get("unknown_models"):
+            check_selection(models, outcome.results.get("listed", []), display)
         collect_results(report, outcome, timeout)
         add_forecasts(report, limits or forecasting.Limits())
         log_forecast_warnings(report)
@@ -181,27 +188,89 @@ def run_submission(
         progress.finish(display, report)
 
 
+def static_identifiers(folder: Path) -> list[str] | None:
+    """Return the identifiers the submission lists, read without running it; None when a
+    model module's get_model_list is not a literal or the module does not parse."""
+    from tooling.validation.identifiers import MODEL_MODULES, identifiers_in
+    from tooling.validation.sources import SourceFile, parse_source
+
+    identifiers: list[str] = []
+    for relative in MODEL_MODULES:
+        if not (folder / relative).is_file():
+            continue
+        source = parse_source(folder, relative)
+        found = identifiers_in(source) if isinstance(source, SourceFile) else None
+        if found is None:
+            return None
+        identifiers.extend(item.identifier for item in found)
+    return identifiers
+
+
+def check_selection(selected: Sequence[str], listed: Sequence[str] | None, display: str) -> None:
+    """Raise FatalError when a --model identifier is not among the ones `display` lists;
+    do nothing when the list is not known."""
+    if listed is None:
+        return
+    unknown = [identifier for identifier in selected if identifier not in listed]
+    if not unknown:
+        return
+    names = ", ".join(repr(identifier) for identifier in unknown)
+    choices = ", ".join(repr(identifier) for identifier in listed) or "none"
+    raise FatalError(
+        f"{display} lists no model {names}, which --model selects; its models are "
+        f"{choices}: use one of them with --model, or leave --model out to score all"
+    )
+
+
 def prepare_submission_environment(
     folder: Path, cache_dir: Path | None, timeout: float, report: SubmissionReport
 ) -> Environment | None:
     """Return the submission's environment; None after reporting install-failed."""
-    from tooling.validation.requirements import is_provided_requirement, read_requirements
+    from tooling.validation.requirements import is_provided_requirement, load_requirements
 
-    texts = [text for text in read_requirements(folder) if not is_provided_requirement(text)]
+    declared = load_requirements(folder)
+    lines = {item.text: item.line for item in declared.declared or []}
     requirements = []
-    for text in texts:
+    for text in list(lines):
+        if is_provided_requirement(text):
+            continue
         try:
             requirements.append(Requirement(text))
+            lines.setdefault(str(requirements[-1]), lines[text])
         except InvalidRequirement as error:
             message = f"{text!r} is not a valid requirement, so it cannot be installed: {error}"
-            report.add(Problem("install-failed", message))
+            report.add(Problem("install-failed", message, declared.file, lines[text]))
             return None
     try:
         return prepare_environment(requirements, cache_dir or default_cache_dir(), timeout)
     except InstallFailed as error:
-        message = f"pip failed to install {format_requirements(requirements)}:\n{error}"
-        report.add(Problem("install-failed", message))
+        failed = failed_requirement(requirements, str(error))
+        named = format_requirements([failed] if failed else requirements)
+        message = f"pip failed to install {named}: {one_line_pip_error(str(error))}"
+        line = lines.get(str(failed)) if failed else None
+        report.add(Problem("install-failed", message, declared.file, line))
         return None
+
+
+def failed_requirement(requirements: Sequence[Requirement], error: str) -> Requirement | None:
+    """Return the requirement pip's error names, or the only one; None when it is unclear."""
+    named = [requirement for requirement in requirements if str(requirement) in error]
+    if not named:
+        lowered = error.lower()
+        named = [requirement for requirement in requirements if requirement.name.lower() in lowered]
+    if len(named) == 1:
+        return named[0]
+    return requirements[0] if len(requirements) == 1 else None
+
+
+def one_line_pip_error(error: str) -> str:
+    """Return pip's last ERROR lines joined with "; ", cut to a readable length."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR")] or lines
+    text = "; ".join(errors[-PIP_ERROR_LINES:])
+    if len(text) > MAX_PIP_ERROR_CHARS:
+        text = text[:MAX_PIP_ERROR_CHARS] + " [...]"
+    return text
 
 
 def run_child(
@@ -518,7 +587,7 @@ def read_results(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
-        return {"problems": [], "models": []}
+        return {"problems": [], "models": [], "listed": [], "unknown_models": []}
 
 
 def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
@@ -551,8 +620,19 @@ def ending_problem(outcome: ChildOutcome, timeout: float) -> Problem | None:
     phase = outcome.last_status.get("phase")
     where = describe_phase(outcome.last_status)
     if outcome.timed_out:
-        code = "import-timeout" if phase == "importing" else "timeout"
-        return Problem(code, f"timed out after {timeout:g} s {where}; the process was killed")
+        if phase == "importing":
+            fix = (
+                "move slow work such as downloads or building the network from module level "
+                "into get_model, or for a local check raise --timeout"
+            )
+            return Problem(
+                "import-timeout",
+                f"timed out after {timeout:g} s {where}; the process was killed; {fix}",
+            )
+        fix = "make the model faster or smaller, or for a local check raise --timeout"
+        return Problem(
+            "timeout", f"timed out after {timeout:g} s {where}; the process was killed; {fix}"
+        )
     if outcome.killed_by == signal.SIGKILL:
         return Problem(
             "out-of-memory",

@@ -68,6 +68,9 @@ def render_model(model: dict) -> list[str]:
         lines.append(f"    behaviour: {verdict} (probabilities {shape})")
     if "forecast" in model:
         lines.extend(render_forecast(model["forecast"]))
+    if model.get("traceback"):
+        lines.append("    traceback:")
+        lines.extend(f"      {line}" for line in model["traceback"])
     return lines
 
 
