@@ -854,7 +854,7 @@ def test_install_failure_names_requirement_line(runs: dict[str, SubmissionReport
 def test_empty_model_list_reported(runs: dict[str, SubmissionReport]) -> None:
     (problem,) = runs["empty-list"].problems
 
-    assert problem.code == "missing-function"
+    assert problem.code == "no-models"
     assert (problem.file, problem.line) == ("models/base_models.py", 2)
 
 

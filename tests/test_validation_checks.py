@@ -1009,3 +1009,12 @@ def test_identifiers_differing_in_case_across_submissions(tmp_path: Path) -> Non
     problem = only(report.submissions[0].problems, "duplicate-identifier")
     assert "'net-a'" in problem.message
     assert "differs only in case" in problem.message
+
+
+def test_empty_model_list_is_reported(tmp_path: Path) -> None:
+    folder = write_submission(tmp_path, replaced('return ["test-model"]', "return []"))
+
+    problem = only(problems_of(folder), "no-models")
+
+    assert problem.file == "models/base_models.py"
+    assert problem.line == line_of(folder, "models/base_models.py", "def get_model_list")

@@ -61,6 +61,11 @@ CODES: dict[str, CodeInfo] = {
         "add its distribution to `install_requires` (setup.py) or `dependencies` "
         "(pyproject.toml)",
     ),
+    "no-models": CodeInfo(
+        "error",
+        "get_model_list returns an empty list, so no model would be scored",
+        'return a list with the identifier of each model, such as `["my-model"]`',
+    ),
     "too-many-models": CodeInfo(
         "error",
         "the submission lists more than three models",

@@ -268,7 +268,7 @@ def report_empty_list(call: str, module: types.ModuleType, context: Context) -> 
         f'with the identifier of each model, such as ["my-model"]'
     )
     file, line = definition_of(module.get_model_list, context.folder)
-    context.results.add_problem(Problem("missing-function", message, file, line))
+    context.results.add_problem(Problem("no-models", message, file, line))
 
 
 def run_model(

@@ -64,6 +64,23 @@ def identifiers_in(source: SourceFile) -> list[ModelIdentifier] | None:
     return [ModelIdentifier(item.value, kind, source.relative, item.lineno) for item in constants]
 
 
+def check_model_list(source: SourceFile) -> list[Problem]:
+    """Report a `get_model_list` whose literal return value is empty."""
+    if identifiers_in(source) != []:
+        return []
+    function = module_function(source.tree, "get_model_list")
+    line = function.lineno if function is not None else None
+    return [
+        Problem(
+            "no-models",
+            f"get_model_list in {source.relative} returns an empty list, so none of its "
+            f'models would be scored; return the identifier of each model, such as ["my-model"]',
+            file=source.relative,
+            line=line,
+        )
+    ]
+
+
 def check_identifiers(identifiers: list[ModelIdentifier]) -> list[Problem]:
     """Check the number of models, the characters of each identifier and repeats."""
     problems = [problem for problem in map(check_characters, identifiers) if problem is not None]

@@ -16,6 +16,7 @@ from tooling.validation.identifiers import (
     MODEL_MODULES,
     ModelIdentifier,
     check_identifiers,
+    check_model_list,
     identifier_key,
     identifiers_in,
 )
@@ -87,6 +88,7 @@ def inspect_submission(
         if relative in sources:
             problems += check_functions(sources[relative])
             problems += check_bibtex(sources[relative])
+            problems += check_model_list(sources[relative])
             identifiers += identifiers_in(sources[relative]) or []
     problems += check_identifiers(identifiers)
 
