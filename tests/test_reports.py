@@ -187,3 +187,14 @@ def test_traceback_round_trips_through_schema():
     again = Report.from_dict(json.loads(json.dumps(data))).to_dict()
 
     assert again["submissions"][0]["models"][0]["traceback"][2] == "RuntimeError: boom\r::error::x"
+
+
+def test_summary_neutralises_links_in_messages():
+    submission = SubmissionReport(
+        "submissions/a", [Problem("model-crashed", "see https://evil.example/x", file="m.py")]
+    )
+
+    summary = render_summary(Report("check", [submission]))
+
+    assert "https://evil" not in summary
+    assert "https:\u200b//evil.example/x" in summary

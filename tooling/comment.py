@@ -5,7 +5,7 @@ HTML comments that name the section and the head commit it describes. Each repor
 replaces its own section and keeps the other one while it describes the same commit.
 
 Everything taken from a report is untrusted: identifiers, layer names, paths and
-messages come from the pull request. Text goes through `escape_text`, which leaves no
+messages come from the pull request. Text goes through `escape_markdown`, which leaves no
 HTML, link or mention, and names in the Mermaid chart are cut down to a safe alphabet,
 so nothing can end the code block or the chart's quoted strings.
 """
@@ -18,7 +18,12 @@ import re
 from typing import Any
 
 from tooling.reports import Report, SubmissionReport
-from tooling.reports.github import escape_markdown
+from tooling.reports.github import (
+    cell,
+    escape_markdown,
+    render_problem_table,
+    render_submission_table,
+)
 from tooling.reports.text import count
 
 MARKER = "<!-- brainscore-submission-report -->"
@@ -46,20 +51,6 @@ class Run:
     head_sha: str
     conclusion: str  # the run's conclusion: success, failure, cancelled, ...
     url: str | None = None
-
-
-def escape_text(text: str) -> str:
-    """Escape untrusted text for Markdown: no HTML, links, autolinks or @-mentions."""
-    escaped = escape_markdown(text)
-    return escaped.replace("://", ":\u200b//").replace("www.", "www\u200b.")
-
-
-def cell(text: str) -> str:
-    """Return untrusted text escaped for a table cell or heading, or "-" when empty.
-
-    Not a code span: backticks cannot be escaped inside one, so a name could end it.
-    """
-    return escape_text(text) or "-"
 
 
 def short_sha(sha: str) -> str:
@@ -103,7 +94,7 @@ def missing_report_text(run: Run) -> str:
             f"only deletes submissions."
         )
     text = (
-        f"The run ended with `{escape_text(run.conclusion)}` before it wrote a "
+        f"The run ended with `{escape_markdown(run.conclusion)}` before it wrote a "
         f"report{run_link(run)}."
     )
     if run.section == "mock-score":
@@ -149,33 +140,8 @@ def merge_submissions(reports: list[Report]) -> list[SubmissionReport]:
     return list(merged.values())
 
 
-def render_submission_table(submissions: list[SubmissionReport]) -> list[str]:
-    lines = ["| submission | result | errors | warnings | models |", "|---|---|---|---|---|"]
-    for submission in submissions:
-        identifiers = [str(model.get("identifier", "")) for model in submission.models]
-        models = ", ".join(cell(identifier) for identifier in identifiers) or "-"
-        lines.append(
-            f"| {cell(submission.submission)} | "
-            f"{'passed' if submission.ok else 'failed'} | {len(submission.errors)} | "
-            f"{len(submission.warnings)} | {models} |"
-        )
-    return lines
-
-
 def render_problems(submission: SubmissionReport) -> list[str]:
-    heading = (
-        f"#### {cell(submission.submission)}: {count(len(submission.errors), 'error')}, "
-        f"{count(len(submission.warnings), 'warning')}"
-    )
-    lines = [heading, "", "| severity | code | where | message |", "|---|---|---|---|"]
-    for problem in submission.problems[:MAX_PROBLEMS_SHOWN]:
-        where = submission.path_of(problem) or ""
-        if problem.line is not None:
-            where += f":{problem.line}"
-        lines.append(
-            f"| {problem.severity} | `{problem.code}` | {cell(where)} | "
-            f"{cell(problem.message)} |"
-        )
+    lines = render_problem_table(submission, heading="####", limit=MAX_PROBLEMS_SHOWN)
     hidden = len(submission.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
         lines.append(f"\n{count(hidden, 'more problem')} in the job summary of the run.")
@@ -244,7 +210,7 @@ def render_forecast(forecast: Any) -> list[tuple[str, str]]:
     ]
     warnings = forecast.get("warnings")
     if isinstance(warnings, list):
-        rows += [("forecast warning", escape_text(str(item))) for item in warnings[:5]]
+        rows += [("forecast warning", escape_markdown(str(item))) for item in warnings[:5]]
     return rows
 
 
