@@ -172,9 +172,9 @@ def test_recipient_lookup_order(github_env: GitHubServer, tmp_path: Path) -> Non
         sender="s@example.org", outbox=tmp_path, maintainers=MAINTAINERS_ADDRESS
     )
 
-    from_commits = find_recipient(submission, settings, github)
+    from_commits = find_recipient(submission, settings, github, {})
     github_env.state.users[AUTHOR].email = AUTHOR_ADDRESS
-    from_profile = find_recipient(submission, settings, github)
+    from_profile = find_recipient(submission, settings, github, {})
     assert (from_commits.address, from_commits.source) == ("alice@commit.example.org", COMMIT_EMAIL)
     assert (from_profile.address, from_profile.source) == (AUTHOR_ADDRESS, GITHUB_PROFILE)
 

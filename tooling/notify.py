@@ -29,8 +29,6 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from tooling.errors import FatalError
 from tooling.scoring.store import FAILED, Score, Store, Submission
 
@@ -128,11 +126,16 @@ def read_address_book(path: Path | None) -> dict[str, str]:
     return {str(login).lower(): str(address) for login, address in data.items()}
 
 
-def find_recipient(submission: Submission, settings: MailSettings, github: Any | None) -> Recipient:
-    """Find the author's address in the order the module docstring gives."""
+def find_recipient(
+    submission: Submission, settings: MailSettings, github: Any | None, book: Mapping[str, str]
+) -> Recipient:
+    """Find the author's address in the order the module docstring gives.
+
+    `book` is the address book as `read_address_book` returns it: lowercase logins.
+    """
     login = submission.author
     if login:
-        address = read_address_book(settings.address_book).get(login.lower())
+        address = book.get(login.lower())
         if address:
             return Recipient(address, ADDRESS_BOOK)
     if login and github is not None:
@@ -357,18 +360,21 @@ def notify(
             f"no submission with key {key}; give the sha256 that `package` " f"printed"
         )
     try:
+        book = read_address_book(settings.address_book)
+    except FatalError as error:
+        reason = f"address book lookup failed: {describe_delivery_error(error)}"
+        return keep_pending(store, key, reason)
+    try:
         if github is None and connect:
             github = connect_github(submission)
-        recipient = find_recipient(submission, settings, github)
+        recipient = find_recipient(submission, settings, github, book)
         if recipient.ask_author and github is not None and submission.pull_request is not None:
             ask_author_for_address(github, submission)
-    except (FatalError, requests.RequestException) as error:
-        # Without GitHub the address may be wrong, so the email waits rather than going
-        # to the maintainers.
+    except FatalError as error:
+        # GitHub.call turns connection and API errors into FatalError. Without GitHub the
+        # address may be wrong, so the email waits rather than going to the maintainers.
         reason = f"GitHub lookup failed: {describe_delivery_error(error)}"
-        store.record_delivery(key, sent=False, address_source=None, error=reason)
-        logger.error("email for %s not sent, it stays pending: %s", key, reason)
-        return False
+        return keep_pending(store, key, reason)
     if recipient.address is None:
         error = "no address found and BRAINSCORE_MAINTAINERS_EMAIL is not set"
         store.record_delivery(key, sent=False, address_source=recipient.source, error=error)
@@ -389,3 +395,10 @@ def notify(
         "email for %s sent to the address from the %s through %s", key, recipient.source, where
     )
     return True
+
+
+def keep_pending(store: Store, key: str, reason: str) -> bool:
+    """Store why the address lookup failed, leaving the delivery pending; return False."""
+    store.record_delivery(key, sent=False, address_source=None, error=reason)
+    logger.error("email for %s not sent, it stays pending: %s", key, reason)
+    return False

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import stat
 import subprocess
 import zipfile
@@ -34,6 +35,10 @@ CREATE_SYSTEM_UNIX = 3
 COMPRESSION = zipfile.ZIP_DEFLATED
 COMPRESS_LEVEL = 9
 CHUNK_BYTES = 1 << 20
+# The scoring worker's unpacker rejects a package with more entries (the files and the
+# manifest) or more bytes unpacked than these, so `package` rejects it before the merge.
+MAX_ENTRIES = 10_000
+MAX_TOTAL_BYTES = 2 * 1024**3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,30 +74,59 @@ def collect_files(folder: Path) -> list[PackageFile]:
     """Return the files to package, sorted by path, leaving stray files out.
 
     Raises FatalError for a symbolic link, a file over the size limit or anything that is
-    neither a file nor a folder, because the scoring side must see exactly what was merged.
+    neither a file nor a folder, because the scoring side must see exactly what was merged,
+    and for a submission over MAX_ENTRIES or MAX_TOTAL_BYTES, checked before any hashing.
     """
-    from tooling.validation.files import LARGE_FILE_BYTES, MAX_FILE_BYTES
-
-    files = []
+    found = []
     for path, relative in walk_folder(folder):
         if is_left_out(relative):
             logger.info("leaving out stray file %s", relative)
             continue
         info = path.lstat()
         check_file_kind(path, relative, info)
-        if info.st_size > MAX_FILE_BYTES:
-            raise FatalError(
-                f"file too large, {relative} ({info.st_size} bytes, the limit is "
-                f"{MAX_FILE_BYTES}); remove it or download it at run time from a versioned "
-                f"location"
-            )
-        if info.st_size > LARGE_FILE_BYTES:
-            logger.warning("packaging large file %s (%d bytes)", relative, info.st_size)
-        executable = bool(info.st_mode & stat.S_IXUSR)
-        files.append(PackageFile(relative, path, info.st_size, executable, sha256_of_file(path)))
-    if not files:
+        check_file_size(relative, info.st_size)
+        found.append((path, relative, info))
+    if not found:
         raise FatalError(f"no files to package in {folder}; add the submission's files")
+    check_package_limits(len(found), sum(info.st_size for _, _, info in found))
+
+    files = [
+        PackageFile(
+            relative, path, info.st_size, bool(info.st_mode & stat.S_IXUSR), sha256_of_file(path)
+        )
+        for path, relative, info in found
+    ]
     return sorted(files, key=lambda item: item.relative.as_posix())
+
+
+def check_file_size(relative: PurePosixPath, size: int) -> None:
+    from tooling.validation.files import LARGE_FILE_BYTES, MAX_FILE_BYTES
+
+    if size > MAX_FILE_BYTES:
+        raise FatalError(
+            f"file too large, {relative} ({size} bytes, the limit is "
+            f"{MAX_FILE_BYTES}); remove it or download it at run time from a versioned "
+            f"location"
+        )
+    if size > LARGE_FILE_BYTES:
+        logger.warning("packaging large file %s (%d bytes)", relative, size)
+
+
+def check_package_limits(file_count: int, total_bytes: int) -> None:
+    """Reject a package the scoring worker would reject: `file_count` files, not counting
+    the manifest, of `total_bytes` bytes together."""
+    entries = file_count + 1
+    if entries > MAX_ENTRIES:
+        raise FatalError(
+            f"too many files to package, {file_count} files and the manifest (at most "
+            f"{MAX_ENTRIES} entries); leave data files out of the submission"
+        )
+    if total_bytes > MAX_TOTAL_BYTES:
+        raise FatalError(
+            f"submission too large to package, {total_bytes} bytes (at most "
+            f"{MAX_TOTAL_BYTES}); leave weights and data out of the submission and download "
+            f"them at run time from a versioned location"
+        )
 
 
 def walk_folder(folder: Path) -> Iterator[tuple[Path, PurePosixPath]]:
@@ -219,7 +253,7 @@ def write_zip(path: Path, root: str, files: list[PackageFile], manifest: dict[st
     ]
     entries.append((MANIFEST_NAME, None))
     entries.sort(key=lambda entry: entry[0])
-    with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
+    with path.open("xb") as stream, zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
         for name, item in entries:
             if item is None:
                 archive.writestr(zip_entry(f"{root}/{name}", FILE_MODE), manifest_bytes(manifest))
@@ -231,8 +265,9 @@ def build_package(folder: Path, output: Path, commit: str | None = None) -> Pack
     """Package the submission `folder` into `output` and return the package.
 
     `commit` defaults to the HEAD of the git repository holding the folder. The zip is
-    written under a temporary name and renamed, so a crash never leaves a partial package
-    under the final name `<submission>-<sha256 prefix>.zip`.
+    written under a temporary name of its own, removed on failure, and renamed, so neither
+    a crash nor a concurrent run leaves a partial package under the final name
+    `<submission>-<sha256 prefix>.zip`.
     """
     folder = Path(folder)
     if folder.is_symlink():
@@ -248,11 +283,18 @@ def build_package(folder: Path, output: Path, commit: str | None = None) -> Pack
         logger.warning("%s is not in a git repository; the manifest has no source commit", folder)
     manifest = build_manifest(folder, files, commit)
     root = manifest["submission"]
+    check_package_limits(
+        len(files), sum(item.size for item in files) + len(manifest_bytes(manifest))
+    )
 
     output.mkdir(parents=True, exist_ok=True)
-    partial = output / f".{root}.zip.partial"
-    write_zip(partial, root, files, manifest)
-    key = sha256_of_file(partial)
-    final = output / f"{root}-{key[:12]}.zip"
-    partial.replace(final)
+    partial = output / f".{root}.{secrets.token_hex(8)}.zip.partial"
+    try:
+        write_zip(partial, root, files, manifest)
+        key = sha256_of_file(partial)
+        final = output / f"{root}-{key[:12]}.zip"
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return Package(final, key, manifest)

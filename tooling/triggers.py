@@ -178,7 +178,8 @@ def trigger_jenkins(trigger: Trigger, environ: Mapping[str, str], policy: RetryP
 
     def attempt() -> requests.Response:
         # NOTE: requests builds the multipart body in memory, so the whole zip is in memory
-        # once. A package is at most a few files of the per-file size limit.
+        # once: up to about MAX_TOTAL_BYTES of tooling.packaging, 2 GiB, for a zip of data
+        # that does not compress.
         with trigger.package.open("rb") as stream:
             files = {JENKINS_FILE_PARAMETER: (trigger.package.name, stream, "application/zip")}
             try:
@@ -214,7 +215,6 @@ def trigger_jenkins(trigger: Trigger, environ: Mapping[str, str], policy: RetryP
 
 def trigger_github(trigger: Trigger, environ: Mapping[str, str], policy: RetryPolicy) -> str:
     """Start the private scoring repository's workflow with the package's URL and sha256."""
-    import requests
     from github import GithubRetry
 
     from tooling.github import API_URL_VARIABLE, DEFAULT_API_URL, GitHub
@@ -242,14 +242,8 @@ def trigger_github(trigger: Trigger, environ: Mapping[str, str], policy: RetryPo
         repository, token, environ.get(API_URL_VARIABLE) or DEFAULT_API_URL, retry=retry
     )
     inputs = {name.lower(): value for name, value in trigger.parameters().items()}
-    try:
-        client.dispatch_workflow(workflow, ref, inputs)
-    except requests.RequestException as error:
-        raise FatalError(
-            f"dispatching {workflow} on {repository} failed after "
-            f"{policy.attempts} attempts: {type(error).__name__}; check "
-            f"GITHUB_API_URL and trigger again"
-        ) from None
+    # GitHub.call turns a connection error or an API error into a FatalError.
+    client.dispatch_workflow(workflow, ref, inputs)
     return f"dispatched {workflow} on {repository}@{ref}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tooling.commands.options import positive_float, positive_int
 from tooling.reports import Report, add_format_option, emit
 
 EXIT_STATUS_HELP = "Exit status: 0 when no errors, 1 when any error, 2 for a usage error."
@@ -101,26 +102,6 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
             f"(default: {forecast.DEFAULT_MAX_HOURS:g})"
         ),
     )
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def score_folders(folders: list[tuple[Path, str]], args: argparse.Namespace) -> list:

@@ -9,12 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tooling.commands.options import positive_float
 from tooling.errors import FatalError
 
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from tooling.scoring import DEFAULT_TIMEOUT
+
     parser = subparsers.add_parser(
         "score",
         help="score a package on the private side: unpack, run, store, email",
@@ -33,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--watch",
-        type=float,
+        type=positive_float,
         metavar="SECONDS",
         help="with --spool, keep polling the spool every SECONDS seconds",
     )
@@ -58,10 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repository", metavar="OWNER/NAME", help="the public repository")
     parser.add_argument(
         "--timeout",
-        type=float,
-        default=3600.0,
+        type=positive_float,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="wall-clock limit in seconds for each model and benchmark (default: %(default)s)",
+        help=f"wall-clock limit in seconds for each model and benchmark "
+        f"(default: {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
         "--device",
@@ -121,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.zip is None) == (not args.spool):
         raise FatalError("give either one ZIP or --spool; see score --help")
     if args.watch is not None and not args.spool:
-        raise FatalError("--watch needs --spool")
+        raise FatalError("--watch works only with --spool; add --spool or leave out --watch")
     settings = build_settings(args)
     if args.zip is not None:
         origin = {
@@ -138,13 +142,15 @@ def score_one(
     path: Path, settings: Any, origin: dict[str, Any], sha256: str | None, notify: bool
 ) -> int:
     from tooling.scoring.store import SCORED
-    from tooling.scoring.worker import score_package
+    from tooling.scoring.worker import PackageRejected, score_package
 
     try:
         outcome = score_package(path, settings, origin, sha256)
-    except FatalError:
-        if notify:
-            send_email(settings, path_key(path))
+    except PackageRejected as error:
+        # Only a rejection stored just now owes its author an email; PackageBusy and
+        # other errors leave the stored state as it was.
+        if notify and error.key is not None:
+            send_email(settings, error.key)
         raise
     print_scores(settings, outcome.key)
     if notify and outcome.scored_now:
@@ -162,12 +168,18 @@ def score_spool(settings: Any, watch: float | None, notify: bool) -> int:
         record_package,
         spool_folder,
     )
-    from tooling.scoring.worker import PackageBusy, score_package
+    from tooling.scoring.worker import PackageBusy, PackageRejected, score_package
 
     spool = spool_folder(settings.home)
     while True:
         for record_path in pending_records(spool):
-            record = read_record(record_path)
+            try:
+                record = read_record(record_path)
+            except FatalError as error:
+                # One broken record must not stop the worker, so it is set aside.
+                target = finish_record(record_path, FAILED)
+                logger.error("spool record moved to %s: %s", target, error)
+                continue
             package = record_package(spool, record)
             logger.info("scoring spooled package %s from %s", record["sha256"], record_path.name)
             try:
@@ -178,8 +190,8 @@ def score_spool(settings: Any, watch: float | None, notify: bool) -> int:
             except FatalError as error:
                 logger.error("package %s rejected: %s", record["sha256"], error)
                 finish_record(record_path, FAILED)
-                if notify and package.is_file():
-                    send_email(settings, path_key(package))
+                if notify and isinstance(error, PackageRejected) and error.key is not None:
+                    send_email(settings, error.key)
                 continue
             print_scores(settings, outcome.key)
             if notify and outcome.scored_now:
@@ -188,12 +200,6 @@ def score_spool(settings: Any, watch: float | None, notify: bool) -> int:
         if watch is None:
             return 0
         time.sleep(watch)
-
-
-def path_key(path: Path) -> str:
-    from tooling.packaging import sha256_of_file
-
-    return sha256_of_file(path)
 
 
 def send_email(settings: Any, key: str) -> None:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from tooling.commands.options import positive_float
 from tooling.errors import FatalError
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--retry-delay",
-        type=float,
+        type=positive_float,
         default=RetryPolicy.delay,
         metavar="SECONDS",
         help="seconds to wait before the first retry; each later wait doubles "
@@ -138,14 +139,28 @@ def send_one(args: argparse.Namespace, policy: Any) -> int:
 
 
 def read_index(path: Path) -> list[dict[str, Any]]:
+    """Read the list that `package --format json` writes: objects with `path` and `sha256`."""
     try:
         listing = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise FatalError(
-            f"unreadable package list, {path}: {error}; write it with " f"`package --format json`"
+            f"unreadable package list, {path}: {error}; write it with `package --format json`"
         ) from None
     if not isinstance(listing, list):
-        raise FatalError(f"invalid package list, {path}; expected a JSON list")
+        raise FatalError(
+            f"invalid package list, {path}; expected a JSON list, as "
+            f"`package --format json` writes it"
+        )
+    for number, item in enumerate(listing, start=1):
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("path"), str)
+            and isinstance(item.get("sha256"), str)
+        ):
+            raise FatalError(
+                f"invalid package list, {path}: entry {number} is not an object with "
+                f"'path' and 'sha256' strings; write the list with `package --format json`"
+            )
     return listing
 
 
@@ -162,7 +177,7 @@ def send_index(args: argparse.Namespace, policy: Any) -> int:
     by_pull_request: dict[int, list[Trigger]] = defaultdict(list)
     for item in listing:
         path = Path(item["path"])
-        package = check_package(path, item.get("sha256"))
+        package = check_package(path, item["sha256"])
         commit = args.commit or last_merge_commit(Path.cwd(), package.root)
         pull = github.merged_pull_request(commit) if commit else None
         if pull is None:

@@ -3,7 +3,8 @@
 A package comes from the public side, so every entry name is checked before extraction:
 no absolute paths, no `..`, no links or device files, one root folder, at most
 MAX_ENTRIES entries of at most MAX_TOTAL_BYTES together, and every file listed in the
-manifest with the sha256 it has.
+manifest with the sha256 it has. Both limits come from tooling.packaging, whose `package`
+rejects a submission over them, so any package it builds passes these checks.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tooling.errors import FatalError
-from tooling.packaging import CHUNK_BYTES, MANIFEST_FORMAT, MANIFEST_NAME, sha256_of_file
+from tooling.packaging import (
+    CHUNK_BYTES,
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    MAX_ENTRIES,
+    MAX_TOTAL_BYTES,
+    sha256_of_file,
+)
 
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
-MAX_ENTRIES = 10_000
-# Above the per-file limit of `package`, so that any package it builds fits.
-MAX_TOTAL_BYTES = 2 * 1024**3
+REPACKAGE = "package the submission again with `python -m tooling package`"
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
@@ -58,7 +64,7 @@ def check_package(path: Path, expected_sha256: str | None = None) -> CheckedPack
             root = check_entries(entries)
             manifest = read_manifest(archive, root)
     except zipfile.BadZipFile as error:
-        raise FatalError(f"not a valid zip file, {path.name}: {error}; package it again") from None
+        raise FatalError(f"not a valid zip file, {path.name}: {error}; {REPACKAGE}") from None
     check_manifest(manifest, root, entries)
     return CheckedPackage(path, key, root, manifest)
 
@@ -71,10 +77,7 @@ def check_entries(entries: list[zipfile.ZipInfo]) -> str:
     for entry in entries:
         check_entry_name(entry.filename)
         if entry.filename.rstrip("/") in names:
-            raise FatalError(
-                f"duplicate entry in the package, {entry.filename!r}; "
-                f"package the submission again"
-            )
+            raise FatalError(f"duplicate entry in the package, {entry.filename!r}; {REPACKAGE}")
         names.add(entry.filename.rstrip("/"))
         check_entry_type(entry)
         roots.add(entry.filename.split("/", 1)[0])
@@ -82,7 +85,7 @@ def check_entries(entries: list[zipfile.ZipInfo]) -> str:
     if len(roots) != 1:
         raise FatalError(
             f"the package must hold one root folder, found {len(roots)} "
-            f"({', '.join(sorted(roots)[:5])}); package the submission with `package`"
+            f"({', '.join(sorted(roots)[:5])}); {REPACKAGE}"
         )
     return roots.pop()
 
@@ -114,8 +117,7 @@ def check_file_folder_clash(entries: list[zipfile.ZipInfo]) -> None:
     clashes = sorted(files & folders)
     if clashes:
         raise FatalError(
-            f"entry is both a file and a folder in the package, {clashes[0]!r}; "
-            f"package the submission again"
+            f"entry is both a file and a folder in the package, {clashes[0]!r}; {REPACKAGE}"
         )
 
 
@@ -131,7 +133,7 @@ def check_entry_name(name: str) -> None:
             f"inside the submission folder"
         )
     if not parts:
-        raise FatalError(f"empty entry name in the package, {name!r}")
+        raise FatalError(f"empty entry name in the package, {name!r}; {REPACKAGE}")
 
 
 def check_entry_type(entry: zipfile.ZipInfo) -> None:
@@ -140,7 +142,8 @@ def check_entry_type(entry: zipfile.ZipInfo) -> None:
     kind = stat.S_IFMT(mode)
     if kind == stat.S_IFLNK:
         raise FatalError(
-            f"symbolic link in the package, {entry.filename!r}; links are " f"never extracted"
+            f"symbolic link in the package, {entry.filename!r}; links are never extracted, "
+            f"so {REPACKAGE}"
         )
     if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise FatalError(
@@ -154,17 +157,18 @@ def read_manifest(archive: zipfile.ZipFile, root: str) -> dict[str, Any]:
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise FatalError(
-            f"missing manifest, {name}; package the submission with " f"`package`"
-        ) from None
+        raise FatalError(f"missing manifest, {name}; {REPACKAGE}") from None
     if info.file_size > MAX_MANIFEST_BYTES:
-        raise FatalError(f"manifest too large, {name} ({info.file_size} bytes)")
+        raise FatalError(
+            f"manifest too large, {name} ({info.file_size} bytes, at most "
+            f"{MAX_MANIFEST_BYTES}); {REPACKAGE}"
+        )
     try:
         manifest = json.loads(archive.read(name))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise FatalError(f"invalid manifest, {name}: {error}") from None
+        raise FatalError(f"invalid manifest, {name}: {error}; {REPACKAGE}") from None
     if not isinstance(manifest, dict):
-        raise FatalError(f"invalid manifest, {name}: not a JSON object")
+        raise FatalError(f"invalid manifest, {name}: not a JSON object; {REPACKAGE}")
     return manifest
 
 
@@ -172,24 +176,26 @@ def check_manifest(manifest: dict[str, Any], root: str, entries: list[zipfile.Zi
     if manifest.get("format") != MANIFEST_FORMAT:
         raise FatalError(
             f"unsupported manifest format {manifest.get('format')!r}, expected "
-            f"{MANIFEST_FORMAT}; package it again with this tooling version"
+            f"{MANIFEST_FORMAT}; {REPACKAGE} from this tooling version"
         )
     if manifest.get("submission") != root:
         raise FatalError(
             f"manifest names submission {manifest.get('submission')!r} but the "
-            f"root folder is {root!r}"
+            f"root folder is {root!r}; {REPACKAGE}"
         )
     models = manifest.get("models")
     if not isinstance(models, list) or not all(isinstance(item, str) for item in models):
-        raise FatalError("invalid manifest: 'models' must be a list of model identifiers")
+        raise FatalError(
+            f"invalid manifest: 'models' must be a list of model identifiers; {REPACKAGE}"
+        )
     listed = manifest.get("files")
     if not isinstance(listed, dict):
-        raise FatalError("invalid manifest: 'files' must map paths to sha256 digests")
+        raise FatalError(f"invalid manifest: 'files' must map paths to sha256 digests; {REPACKAGE}")
     for name, digest in listed.items():
         if not isinstance(digest, str) or not SHA256_PATTERN.fullmatch(digest):
             raise FatalError(
                 f"invalid manifest: the digest of {name!r} is {digest!r}, not 64 lowercase "
-                f"hex characters; package the submission again"
+                f"hex characters; {REPACKAGE}"
             )
     present = {
         entry.filename[len(root) + 1 :]
@@ -201,7 +207,7 @@ def check_manifest(manifest: dict[str, Any], root: str, entries: list[zipfile.Zi
     if missing or extra:
         raise FatalError(
             f"package entries do not match the manifest (missing: {missing[:5]}, "
-            f"not listed: {extra[:5]}); package the submission again"
+            f"not listed: {extra[:5]}); {REPACKAGE}"
         )
 
 
@@ -259,7 +265,7 @@ def extract_entry(
     if relative != MANIFEST_NAME and digest.hexdigest() != manifest["files"][relative]:
         raise FatalError(
             f"sha256 mismatch for {relative} against the manifest; the "
-            f"package is corrupt, so package the submission again"
+            f"package is corrupt, so {REPACKAGE}"
         )
     executable = (entry.external_attr >> 16) & stat.S_IXUSR
     target.chmod(0o755 if executable else 0o644)

@@ -23,14 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import FatalError
+from tooling.mockscore.runner import MOCK_BENCHMARK
 from tooling.reports import SubmissionReport
-from tooling.scoring.store import FAILED, SCORED, SCORING, PairResult, Store, utc_now
+from tooling.scoring import DEFAULT_TIMEOUT
+from tooling.scoring.store import (
+    FAILED,
+    RECEIVED,
+    SCORED,
+    SCORING,
+    PairResult,
+    Store,
+    utc_now,
+)
 from tooling.scoring.unpack import CheckedPackage, check_package, extract_package
 
 logger = logging.getLogger(__name__)
 
-MOCK_BENCHMARK = "mock"
-DEFAULT_TIMEOUT = 3600.0
 REGIONS = ("V1", "V2", "V4", "IT")
 MAX_ERROR_PROBLEMS = 5
 # prctl option (linux/prctl.h).
@@ -86,6 +94,18 @@ class WorkerSettings:
 
 class PackageBusy(FatalError):
     """Another worker holds the package's lock."""
+
+
+class PackageRejected(FatalError):
+    """A package that failed its checks; `key` is set when the rejection was stored now.
+
+    A stored rejection is a failed submission whose author is owed an email. `key` is None
+    when nothing was stored: the file is missing, or its key already has another status.
+    """
+
+    def __init__(self, message: str, key: str | None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,14 +228,15 @@ def score_package(
 
     `origin` contains `pull_request`, `commit`, `author` and `repository` as the trigger
     sent them. A package already scored or failed under the same key is not scored again.
-    Raises FatalError when the package is rejected, after storing the rejection.
+    Raises PackageRejected when the package fails its checks, after storing the rejection,
+    and PackageBusy when another worker scores it.
     """
     origin = origin or {}
     try:
         package = check_package(path, expected_sha256)
     except FatalError as error:
-        record_rejection(path, settings, origin, error)
-        raise
+        key = record_rejection(path, settings, origin, error)
+        raise PackageRejected(str(error), key) from None
 
     with package_lock(settings, package.key), package_log(settings, package.key):
         existing = settings.store.get_submission(package.key)
@@ -232,18 +253,43 @@ def score_package(
 
 def record_rejection(
     path: Path, settings: WorkerSettings, origin: dict[str, Any], error: FatalError
-) -> None:
-    """Store a rejected package as failed, so that its author gets the reason by email."""
+) -> str | None:
+    """Store a rejected package as failed, so that its author gets the reason by email.
+
+    Returns the key it stored, or None. A key that is being scored or already has a result
+    keeps it: the same zip sent again with a wrong sha256 must not turn its scores into a
+    failure.
+    """
     if not path.is_file():
-        return
+        return None
     from tooling.packaging import sha256_of_file
 
     key = sha256_of_file(path)
+    try:
+        with package_lock(settings, key):
+            existing = settings.store.get_submission(key)
+            if existing is not None and existing.status != RECEIVED:
+                logger.error(
+                    "package %s rejected, but it is already %s and stays so: %s",
+                    key,
+                    existing.status,
+                    error,
+                )
+                return None
+            store_rejection(path, key, settings, origin, error)
+    except PackageBusy:
+        logger.error("package %s rejected while another worker scores it: %s", key, error)
+        return None
+    return key
+
+
+def store_rejection(
+    path: Path, key: str, settings: WorkerSettings, origin: dict[str, Any], error: FatalError
+) -> None:
     manifest = {"submission": origin.get("submission") or path.stem, "models": []}
-    with package_lock(settings, key), package_log(settings, key):
+    with package_log(settings, key):
         logger.error("package %s rejected: %s", key, error)
-        if settings.store.get_submission(key) is None:
-            settings.store.add_submission(key, manifest, origin)
+        settings.store.add_submission(key, manifest, origin)
         settings.store.set_status(key, FAILED, f"package rejected: {error}")
         settings.store.request_delivery(key)
 
@@ -251,7 +297,15 @@ def record_rejection(
 def score_pairs(package: CheckedPackage, settings: WorkerSettings) -> str:
     """Run every pair that has no finished result yet, storing each as it ends."""
     key = package.key
-    folder = extract_package(package, settings.work_folder / key / "sandbox")
+    try:
+        folder = extract_package(package, settings.work_folder / key / "sandbox")
+    except FatalError as error:
+        # A file whose bytes differ from the manifest, or more bytes than the zip's header
+        # declared, is only found while extracting.
+        logger.error("package %s rejected: %s", key, error)
+        settings.store.set_status(key, FAILED, f"package rejected: {error}")
+        settings.store.request_delivery(key)
+        raise PackageRejected(str(error), key) from None
     models = list(package.manifest["models"])
     if models:
         score_listed_models(folder, package.root, key, models, settings)
