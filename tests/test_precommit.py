@@ -144,7 +144,25 @@ def test_validate_files_finds_duplicate_differing_in_case(
     ]
     assert exit_code == 1
     assert len(messages) == 1
-    assert "'Good-Net' is also 'good-net', differing in case" in messages[0]
+    assert "'Good-Net' differs only in case from 'good-net' in submissions/good-net" in messages[0]
+
+
+def test_validate_finds_duplicate_in_sibling(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", "copy-net"]) == 0
+    module = repository / "submissions/copy-net/models/base_models.py"
+    module.write_text(
+        module.read_text(encoding="utf-8").replace('["copy-net"]', '["good-net"]'),
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    exit_code = main(["validate", "submissions/copy-net"])
+
+    output = capsys.readouterr().out
+    assert exit_code == 1
+    assert "is also the identifier of a model in submissions/good-net" in output
 
 
 def test_validate_files_ignores_other_files(

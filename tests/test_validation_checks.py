@@ -725,6 +725,90 @@ def test_identifiers_unique_across_paths(tmp_path: Path) -> None:
     assert not report.ok
 
 
+@pytest.mark.parametrize(
+    ("other", "words"),
+    [
+        pytest.param("test-model", "is also the identifier of a model in", id="same"),
+        pytest.param("Test-Model", "differs only in case from 'Test-Model' in", id="case"),
+    ],
+)
+def test_identifiers_unique_across_sibling_submissions(
+    tmp_path: Path, other: str, words: str
+) -> None:
+    submissions = tmp_path / "submissions"
+    write_submission(submissions / "first", replaced('["test-model"]', f'["{other}"]'))
+    second = write_submission(submissions / "second", {})
+
+    report = validate_paths([str(second)])
+
+    problem = only(report.submissions[0].problems, "duplicate-identifier")
+    assert len(report.submissions) == 1
+    assert f"{words} {submissions}/first" in problem.message
+    assert problem.file == "models/base_models.py"
+    assert problem.line == 5
+
+
+def test_sibling_identifiers_named_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_submission(tmp_path / "submissions" / "first", {})
+    write_submission(tmp_path / "submissions" / "second", {})
+    monkeypatch.chdir(tmp_path / "submissions" / "second")
+
+    report = validate_paths(["."])
+
+    problem = only(report.submissions[0].problems, "duplicate-identifier")
+    assert "a model in ../first;" in problem.message
+
+
+def test_sibling_brain_identifier_compared(tmp_path: Path) -> None:
+    submissions = tmp_path / "submissions"
+    brain = BASE_MODELS.replace('["test-model"]', '["brain-net"]')
+    computed = BASE_MODELS.replace('return ["test-model"]', 'return [f"net-{i}" for i in "ab"]')
+    write_submission(
+        submissions / "first",
+        {"models/base_models.py": computed, "models/brain_models.py": brain},
+    )
+    second = write_submission(submissions / "second", replaced('"test-model"', '"brain-net"'))
+
+    report = validate_paths([str(second)])
+
+    problem = only(report.submissions[0].problems, "duplicate-identifier")
+    assert f"{submissions}/first" in problem.message
+
+
+def test_siblings_compared_only_in_submissions_folder(tmp_path: Path) -> None:
+    write_submission(tmp_path / "projects" / "first", {})
+    second = write_submission(tmp_path / "projects" / "second", {})
+
+    report = validate_paths([str(second)])
+
+    assert report.submissions[0].problems == []
+
+
+def test_siblings_not_given_are_not_reported(tmp_path: Path) -> None:
+    submissions = tmp_path / "submissions"
+    write_submission(submissions / "first", {})
+    write_submission(submissions / "second", {})
+    third = write_submission(submissions / "third", replaced('"test-model"', '"third-model"'))
+
+    report = validate_paths([str(third)])
+
+    assert [submission.submission for submission in report.submissions] == [str(third)]
+    assert report.ok
+
+
+def test_sibling_that_does_not_parse_is_skipped(tmp_path: Path) -> None:
+    submissions = tmp_path / "submissions"
+    write_submission(submissions / "first", {"models/base_models.py": "def get_model_list(:\n"})
+    (submissions / "notes.txt").write_text("not a submission")
+    second = write_submission(submissions / "second", {})
+
+    report = validate_paths([str(second)])
+
+    assert report.ok
+
+
 def test_identifiers_across_base_and_brain(tmp_path: Path) -> None:
     brain = BASE_MODELS.replace('["test-model"]', '["x1", "x2", "x3"]')
     folder = write_submission(tmp_path, {"models/brain_models.py": brain})

@@ -34,18 +34,38 @@ class ModelIdentifier:
     line: int
 
 
-def read_model_identifiers(folder: Path) -> list[str]:
-    """Return the identifiers the submission's `get_model_list` functions return, base
-    models first; [] for a module whose list is not a literal or that does not parse."""
-    identifiers: list[str] = []
+def read_identifiers(folder: Path, *, partial: bool = False) -> list[ModelIdentifier] | None:
+    """Read the identifiers the submission's `get_model_list` functions return, base models
+    first, without running its code.
+
+    Returns None when they are not statically known: a model module cannot be read or does
+    not parse, or its `get_model_list` is missing or returns no literal. With `partial`,
+    such a module is skipped instead, and the identifiers of the others are returned.
+    """
+    identifiers: list[ModelIdentifier] = []
     for relative in MODEL_MODULES:
         if not (folder / relative).is_file():
             continue
-        source = parse_source(folder, relative)
-        if isinstance(source, SourceFile):
-            found = identifiers_in(source) or []
-            identifiers.extend(item.identifier for item in found)
+        found = read_module_identifiers(folder, relative)
+        if found is None and not partial:
+            return None
+        identifiers += found or []
     return identifiers
+
+
+def read_module_identifiers(folder: Path, relative: str) -> list[ModelIdentifier] | None:
+    try:
+        source = parse_source(folder, relative)
+    except OSError:
+        return None
+    return identifiers_in(source) if isinstance(source, SourceFile) else None
+
+
+def read_model_identifiers(folder: Path) -> list[str]:
+    """Return the identifiers that `read_identifiers` finds with `partial`, as text."""
+    # NOTE: kept for tooling/packaging.py only; remove it once packaging calls
+    # read_identifiers itself.
+    return [item.identifier for item in read_identifiers(folder, partial=True) or []]
 
 
 def identifiers_in(source: SourceFile) -> list[ModelIdentifier] | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tooling.problems import Problem
 from tooling.reports import Report, SubmissionReport
-from tooling.submissions import display_path, find_submissions
+from tooling.submissions import SUBMISSIONS_FOLDER, display_path, find_submissions, parent_of
 from tooling.validation.effects import check_downloads, check_side_effects
 from tooling.validation.files import scan_files
 from tooling.validation.identifiers import (
@@ -19,6 +19,7 @@ from tooling.validation.identifiers import (
     check_model_list,
     identifier_key,
     identifiers_in,
+    read_identifiers,
 )
 from tooling.validation.imports import check_imports
 from tooling.validation.layout import check_layout, is_submission_layout
@@ -31,21 +32,52 @@ logger = logging.getLogger(__name__)
 
 
 def validate_paths(paths: Sequence[str]) -> Report:
-    """Validate every submission that the paths name; identifiers must be unique across all
-    of them."""
+    """Validate every submission that the paths name.
+
+    Identifiers must be unique across all of them, and across the other submissions in
+    each `submissions/` folder that contains one of them. Those are read but not validated.
+    """
     report = Report("validate")
     identifiers: list[tuple[SubmissionReport, list[ModelIdentifier]]] = []
-    seen: set[Path] = set()
+    seen: dict[Path, Path] = {}
     for path in paths:
         for folder in find_submissions(path):
             if folder.resolve() in seen:
                 continue
-            seen.add(folder.resolve())
+            seen[folder.resolve()] = folder
             submission, found = inspect_submission(folder, display_path(folder))
             report.submissions.append(submission)
             identifiers.append((submission, found))
-    check_unique_identifiers(identifiers)
+    check_unique_identifiers(identifiers, identifiers_of_siblings(seen))
     return report
+
+
+def identifiers_of_siblings(validated: dict[Path, Path]) -> list[tuple[str, list[ModelIdentifier]]]:
+    """Read the identifiers of the submissions beside the validated ones in a `submissions/`
+    folder, which the paths did not name, with the folder as the report would name it.
+
+    `validated` maps each validated folder, resolved, to the folder as given. Only the
+    model modules are parsed, and a module whose list is not a literal is skipped.
+    """
+    parents: dict[Path, Path] = {}
+    for resolved, folder in validated.items():
+        if resolved.parent.name != SUBMISSIONS_FOLDER:
+            continue
+        # The parent as the user wrote it names the siblings in the report, unless the
+        # folder given is a link into the submissions folder.
+        written = parent_of(folder)
+        parents.setdefault(
+            resolved.parent, written if written.resolve() == resolved.parent else resolved.parent
+        )
+    siblings: list[tuple[str, list[ModelIdentifier]]] = []
+    for parent in parents.values():
+        for folder in find_submissions(parent):
+            if folder.resolve() in validated:
+                continue
+            found = read_identifiers(folder, partial=True) or []
+            if found:
+                siblings.append((display_path(folder), found))
+    return siblings
 
 
 def validate_submission(folder: Path, display: str) -> SubmissionReport:
@@ -109,26 +141,34 @@ def problem_order(problem: Problem) -> tuple[bool, str, int, int]:
 
 def check_unique_identifiers(
     found: list[tuple[SubmissionReport, list[ModelIdentifier]]],
+    elsewhere: Sequence[tuple[str, list[ModelIdentifier]]] = (),
 ) -> None:
-    """Report each identifier that more than one submission lists, also in another case, in
-    each of them."""
-    owners: dict[str, list[tuple[SubmissionReport, ModelIdentifier]]] = {}
-    for submission, identifiers in found:
-        for item in identifiers:
-            owners.setdefault(identifier_key(item.identifier), []).append((submission, item))
-    for places in owners.values():
-        submissions = {id(submission) for submission, _ in places}
-        if len(submissions) < 2:
-            continue
-        for submission, item in places:
-            others = [(other, theirs) for other, theirs in places if other is not submission]
-            submission.add(shared_identifier_problem(item, others))
+    """Report each identifier that another submission also lists, also in another case,
+    in each submission of `found` that lists it.
+
+    `elsewhere` contains the identifiers of submissions that are compared but not
+    reported, by folder name.
+    """
+    listings = [(submission.submission, submission, items) for submission, items in found]
+    listings += [(folder, None, items) for folder, items in elsewhere]
+    places: dict[str, list[tuple[int, ModelIdentifier]]] = {}
+    for index, (_, _, items) in enumerate(listings):
+        for item in items:
+            places.setdefault(identifier_key(item.identifier), []).append((index, item))
+
+    for entries in places.values():
+        for index, item in entries:
+            submission = listings[index][1]
+            others = [(listings[other][0], theirs) for other, theirs in entries if other != index]
+            if submission is not None and others:
+                submission.add(shared_identifier_problem(item, others))
 
 
 def shared_identifier_problem(
-    item: ModelIdentifier, others: list[tuple[SubmissionReport, ModelIdentifier]]
+    item: ModelIdentifier, others: list[tuple[str, ModelIdentifier]]
 ) -> Problem:
-    folders = ", ".join(sorted({other.submission for other, _ in others}))
+    """Return the problem of `item`, which the folders of `others` also list."""
+    folders = ", ".join(sorted({folder for folder, _ in others}))
     spellings = sorted({theirs.identifier for _, theirs in others} - {item.identifier})
     if spellings:
         listed = ", ".join(f"'{spelling}'" for spelling in spellings)
