@@ -36,7 +36,9 @@ from tooling.mockscore.runner import (
     ChildOutcome,
     StatusReader,
     child_environment,
+    collect_results,
     ending_problem,
+    read_results,
     resolve_device,
     run_submission,
 )
@@ -581,6 +583,10 @@ def outcome(**changes: object) -> ChildOutcome:
             "model-crashed", "SIGSEGV", id="segfault",
         ),
         pytest.param(
+            {"returncode": -40, "last_status": {"phase": "model", "model": "m"}},
+            "model-crashed", "killed by signal 40 while", id="real-time-signal",
+        ),
+        pytest.param(
             {"returncode": 1, "last_status": {"phase": "importing", "module": "models.x"},
              "stderr_tail": "Fatal Python error"},
             "import-failed", "Fatal Python error", id="exit-while-importing",
@@ -597,6 +603,103 @@ def test_ending_problem(changes: dict, code: str, words: str) -> None:
 
 def test_clean_exit_has_no_ending_problem() -> None:
     assert ending_problem(outcome(), timeout=10) is None
+
+
+VALID_PROBLEM = {
+    "code": "layer-not-found",
+    "message": "no layer 'fc9'",
+    "file": "models/base_models.py",
+    "line": 3,
+    "column": None,
+    "model": "m",
+}
+VALID_MODEL = {
+    "identifier": "m",
+    "kind": "base",
+    "ok": False,
+    "activations": {"fc": [10, 4]},
+    "seconds_per_image": 0.5,
+    "activation_bytes_per_image": 16,
+    "peak_memory_mib": 100.0,
+}
+
+
+def results_with(**changes: object) -> dict:
+    results: dict = {
+        "problems": [VALID_PROBLEM],
+        "models": [VALID_MODEL],
+        "listed": ["m"],
+        "unknown_models": [],
+    }
+    results.update(changes)
+    return results
+
+
+def test_read_results_accepts_child_results(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results_with()))
+
+    results, error = read_results(path)
+
+    assert error is None
+    assert results == results_with()
+
+
+def test_read_results_without_file(tmp_path: Path) -> None:
+    results, error = read_results(tmp_path / "results.json")
+
+    assert error is None
+    assert results["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        pytest.param(json.dumps({"problems": [{"code": "x"}]}), "the top level", id="rewritten"),
+        pytest.param(json.dumps({}), "the top level", id="empty-object"),
+        pytest.param(json.dumps([]), "the top level", id="list"),
+        pytest.param("{", "not JSON", id="not-json"),
+        pytest.param(b"\xff".decode("latin-1"), "not JSON", id="not-text"),
+        pytest.param(json.dumps(results_with(problems=[{**VALID_PROBLEM, "code": "x"}])),
+                     "problems/0/code", id="unknown-code"),
+        pytest.param(json.dumps(results_with(problems=[{"code": "timeout"}])),
+                     "problems/0", id="problem-without-message"),
+        pytest.param(json.dumps(results_with(problems=[{**VALID_PROBLEM, "line": True}])),
+                     "problems/0/line", id="boolean-line"),
+        pytest.param(json.dumps(results_with(problems="timeout")), "problems", id="problems-text"),
+        pytest.param(json.dumps(results_with(models=[{"kind": "base"}])),
+                     "models/0", id="model-without-identifier"),
+        pytest.param(json.dumps(results_with(models=[{**VALID_MODEL, "seconds_per_image": "1"}])),
+                     "models/0/seconds_per_image", id="text-seconds"),
+        pytest.param(json.dumps(results_with(models=[{**VALID_MODEL, "activations": {"fc": 3}}])),
+                     "models/0/activations/fc", id="shape-not-list"),
+        pytest.param(json.dumps(results_with(listed=[1])), "listed/0", id="listed-number"),
+        pytest.param(json.dumps(results_with(unknown_models=None)),
+                     "unknown_models", id="unknown-models-null"),
+    ],
+)  # fmt: skip
+def test_read_results_rejects_malformed_file(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(text, encoding="latin-1")
+
+    results, error = read_results(path)
+
+    assert results == {"problems": [], "models": [], "listed": [], "unknown_models": []}
+    assert error is not None
+    assert where in error
+
+
+def test_malformed_results_are_model_crashed(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"problems": [{"code": "x"}]}))
+    results, error = read_results(path)
+    report = SubmissionReport("submissions/overwriter")
+
+    collect_results(report, outcome(results=results, results_error=error), timeout=10)
+
+    assert [problem.code for problem in report.problems] == ["model-crashed"]
+    assert "results file of the mock score is malformed" in report.problems[0].message
+    assert "may have overwritten it" in report.problems[0].message
 
 
 def test_status_reader_waits_for_whole_lines(tmp_path: Path) -> None:
@@ -738,6 +841,7 @@ def test_child_environment_leaves_out_secrets(
         "HTTPS_PROXY": "http://proxy:3128",
         "PYTHONPATH": "/checkout",
         "LC_SECRET": "x",
+        "LC_AUTH": "x",
     }
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)

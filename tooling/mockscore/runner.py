@@ -63,8 +63,17 @@ PASSED_VARIABLES = frozenset(
      "BS_INSTALL_DEPENDENCIES"}
 )  # fmt: skip
 PASSED_PREFIXES = ("LC_",)
-# A passed variable whose name holds one of these is still left out.
+# Parts of variable names that mark credentials: a passed variable whose name contains
+# one of these is still left out. The scoring worker removes such variables too, so this
+# is the one list of them.
 SECRET_NAME_PARTS = ("TOKEN", "PASSWORD", "SECRET", "CREDENTIAL", "API_KEY", "AUTH")
+# The maximum length, in characters, of the reason for a malformed results file quoted
+# in a message.
+MAX_RESULTS_ERROR_CHARS = 300
+# A shape of activations or probabilities in the results file.
+SHAPE_SCHEMA = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+# The scores of one region in the results file.
+REGION_SCHEMA = {"type": "object", "properties": {"layer": {"type": ["string", "null"]}}}
 # The folder on the child's PYTHONPATH that holds a link to the `tooling` package.
 TOOLING_LINK_FOLDER = "pythonpath"
 # prctl options (linux/prctl.h).
@@ -89,6 +98,8 @@ class ChildOutcome:
     results: dict[str, Any]
     peak_memory_mib: float
     stderr_tail: str
+    # Why the results file was unusable, which `results` then replaces with empty results.
+    results_error: str | None = None
 
     @property
     def killed_by(self) -> int | None:
@@ -167,7 +178,11 @@ def run_submission(
     report = SubmissionReport(display)
     device = resolve_device(device)
     if models:
-        check_selection(models, static_identifiers(folder), display)
+        from tooling.validation.identifiers import read_identifiers
+
+        found = read_identifiers(folder)
+        listed = None if found is None else [item.identifier for item in found]
+        check_selection(models, listed, display)
     progress = progress or SilentProgress()
     progress.start(display)
     try:
@@ -186,24 +201,6 @@ def run_submission(
         return report
     finally:
         progress.finish(display, report)
-
-
-def static_identifiers(folder: Path) -> list[str] | None:
-    """Return the identifiers the submission lists, read without running it; None when a
-    model module's get_model_list is not a literal or the module does not parse."""
-    from tooling.validation.identifiers import MODEL_MODULES, identifiers_in
-    from tooling.validation.sources import SourceFile, parse_source
-
-    identifiers: list[str] = []
-    for relative in MODEL_MODULES:
-        if not (folder / relative).is_file():
-            continue
-        source = parse_source(folder, relative)
-        found = identifiers_in(source) if isinstance(source, SourceFile) else None
-        if found is None:
-            return None
-        identifiers.extend(item.identifier for item in found)
-    return identifiers
 
 
 def check_selection(selected: Sequence[str], listed: Sequence[str] | None, display: str) -> None:
@@ -313,13 +310,15 @@ def run_child(
             finally:
                 _running.discard(process.pid)
                 end_descendants(process.pid)
+        results, results_error = read_results(control / "results.json")
         return ChildOutcome(
             returncode=returncode,
             timed_out=timed_out,
             last_status=last_status,
-            results=read_results(control / "results.json"),
+            results=results,
             peak_memory_mib=peak,
             stderr_tail=tail(control / "stderr.log"),
+            results_error=results_error,
         )
 
 
@@ -583,11 +582,92 @@ def parse_status_line(line: bytes) -> dict[str, Any]:
     return event
 
 
-def read_results(path: Path) -> dict[str, Any]:
+def read_results(path: Path) -> tuple[dict[str, Any], str | None]:
+    """Return the child's results, and None or why they are malformed.
+
+    The child runs submission code, which can overwrite the file, so its shape is checked
+    against `results_schema()`. A malformed file gives empty results and the reason; a
+    missing one, which a child that died while starting leaves, gives empty results only.
+    """
+    empty: dict[str, Any] = {"problems": [], "models": [], "listed": [], "unknown_models": []}
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {"problems": [], "models": [], "listed": [], "unknown_models": []}
+        results = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return empty, None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return empty, f"it is not JSON: {error}"
+    reason = results_shape_error(results)
+    if reason is not None:
+        return empty, reason
+    return results, None
+
+
+def results_shape_error(results: Any) -> str | None:
+    """Return why `results` does not match `results_schema()`, or None when it does."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(results_schema()).iter_errors(results)
+    )
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+    message = error.message
+    if len(message) > MAX_RESULTS_ERROR_CHARS:
+        message = message[:MAX_RESULTS_ERROR_CHARS] + " [...]"
+    return f"at {where}: {message}"
+
+
+def results_schema() -> dict[str, Any]:
+    """Return the JSON schema of the results file that the child writes.
+
+    Its model entries follow the report's schema, plus the types of the fields that the
+    forecast and the text report read. Its problems have the fields of `Problem`.
+    """
+    from tooling.problems import CODES
+    from tooling.reports.model import load_schema
+
+    submission = load_schema()["properties"]["submissions"]["items"]["properties"]
+    model = json.loads(json.dumps(submission["models"]["items"]))
+    model["properties"].update(
+        {
+            "seconds_per_image": {"type": "number", "minimum": 0},
+            "activation_bytes_per_image": {"type": "number", "minimum": 0},
+            "activations": {"type": "object", "additionalProperties": SHAPE_SCHEMA},
+            "regions": {"type": "object", "additionalProperties": REGION_SCHEMA},
+            "behaviour": {
+                "type": "object",
+                "properties": {"shape": SHAPE_SCHEMA, "message": {"type": "string"}},
+            },
+        }
+    )
+    problem = {
+        "type": "object",
+        "required": ["code", "message", "file", "line", "column"],
+        "properties": {
+            "code": {"enum": sorted(CODES)},
+            "message": {"type": "string", "maxLength": 20000},
+            "file": {"type": ["string", "null"], "maxLength": 1000},
+            "line": {"type": ["integer", "null"], "minimum": 1},
+            "column": {"type": ["integer", "null"], "minimum": 1},
+            "model": {"type": ["string", "null"]},
+        },
+    }
+    names = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "required": ["problems", "models", "listed", "unknown_models"],
+        "properties": {
+            "problems": {"type": "array", "items": problem},
+            "models": {
+                "type": "array",
+                "maxItems": submission["models"]["maxItems"],
+                "items": model,
+            },
+            "listed": names,
+            "unknown_models": names,
+        },
+    }
 
 
 def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
@@ -600,6 +680,15 @@ def tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
 
 def collect_results(report: SubmissionReport, outcome: ChildOutcome, timeout: float) -> None:
     """Add the child's problems and models to `report`, then how the child ended."""
+    if outcome.results_error is not None:
+        report.add(
+            Problem(
+                "model-crashed",
+                f"the results file of the mock score is malformed ({outcome.results_error}), "
+                f"so the results of every model are lost; the submission's code may have "
+                f"overwritten it: leave the files of the mock score alone",
+            )
+        )
     for item in outcome.results["problems"]:
         report.add(
             Problem(item["code"], item["message"], item["file"], item["line"], item["column"])
@@ -644,7 +733,7 @@ def ending_problem(outcome: ChildOutcome, timeout: float) -> Problem | None:
         return None
     code = "import-failed" if phase in ("starting", "importing") else "model-crashed"
     ended = (
-        f"was killed by signal {signal.Signals(outcome.killed_by).name}"
+        f"was killed by {signal_name(outcome.killed_by)}"
         if outcome.killed_by
         else f"exited with status {outcome.returncode}"
     )
@@ -652,6 +741,15 @@ def ending_problem(outcome: ChildOutcome, timeout: float) -> Problem | None:
     if outcome.stderr_tail:
         message += f"; the end of its error output:\n{outcome.stderr_tail}"
     return Problem(code, message)
+
+
+def signal_name(number: int) -> str:
+    """Return a signal's name, such as "signal SIGSEGV", or "signal 40" for one without a
+    name in Python, such as a real-time signal."""
+    try:
+        return f"signal {signal.Signals(number).name}"
+    except ValueError:
+        return f"signal {number}"
 
 
 def describe_phase(status: dict[str, Any]) -> str:
