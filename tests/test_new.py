@@ -190,6 +190,28 @@ def test_new_rejects_used_identifier(repository: Path, capsys: pytest.CaptureFix
     assert not (repository / "submissions/second-net").exists()
 
 
+def test_new_rejects_identifier_in_other_case(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["new", "first-net"])
+    module = repository / "submissions/first-net/models/base_models.py"
+    module.write_text(
+        module.read_text(encoding="utf-8").replace('["first-net"]', '["Second-Net"]'),
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+
+    exit_code = main(["new", "second-net"])
+
+    assert exit_code == 1
+    assert capsys.readouterr().err == (
+        "error: invalid submission name, 'second-net' differs only in case from "
+        "'Second-Net', the identifier of a model in submissions/first-net; choose another "
+        "name, for example with your lab's prefix\n"
+    )
+    assert not (repository / "submissions/second-net").exists()
+
+
 def test_new_rejects_existing_file(repository: Path) -> None:
     existing = repository / "submissions/mylab-net"
     existing.write_text("mine\n", encoding="utf-8")

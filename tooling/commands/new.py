@@ -115,17 +115,25 @@ def target_folder(name: str, directory: str | None) -> Path:
 
 
 def check_identifier_unused(identifier: str) -> None:
-    """Raise when a submission in `submissions/` already lists `identifier` as a model."""
+    """Raise when a submission in `submissions/` already lists `identifier` as a model, also
+    in another case, which collides on case-insensitive file systems and in caches."""
     if not Path(SUBMISSIONS_FOLDER).is_dir():
         return
-    from tooling.validation.identifiers import read_model_identifiers
+    from tooling.validation.identifiers import identifier_key, read_identifiers
 
+    key = identifier_key(identifier)
     for folder in find_submissions(SUBMISSIONS_FOLDER):
-        if identifier in read_model_identifiers(folder):
+        for item in read_identifiers(folder, partial=True) or []:
+            if identifier_key(item.identifier) != key:
+                continue
+            if item.identifier == identifier:
+                clash = "is already the identifier"
+            else:
+                clash = f"differs only in case from {item.identifier!r}, the identifier"
             raise FatalError(
-                f"invalid submission name, {identifier!r} is already the identifier of a "
-                f"model in {display_path(folder)}; choose another name, for example with "
-                "your lab's prefix"
+                f"invalid submission name, {identifier!r} {clash} of a model in "
+                f"{display_path(folder)}; choose another name, for example with your lab's "
+                "prefix"
             )
 
 
