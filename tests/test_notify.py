@@ -298,3 +298,26 @@ def test_github_down_keeps_email_pending(
     assert main(["notify", key]) == 1
     assert inbox.messages == []
     assert store.get_delivery(key).status == PENDING
+    assert store.get_delivery(key).last_error.startswith(
+        "GitHub lookup failed: GitHub API request failed"
+    )
+
+
+def test_broken_address_book_keeps_email_pending(
+    mail_env: Path, tmp_path: Path, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = tmp_path / "addresses.json"
+    book.write_text("{bad")
+    monkeypatch.setenv("BRAINSCORE_ADDRESS_BOOK", str(book))
+    key = score_submission(mail_env, tmp_path)
+    store = Store(f"sqlite:///{mail_env / 'scores.sqlite'}")
+
+    code = main(["notify", key])
+
+    delivery = store.get_delivery(key)
+    assert code == 1
+    assert inbox.messages == []
+    assert delivery.status == PENDING
+    assert delivery.last_error.startswith(
+        f"address book lookup failed: unreadable address book, {book}"
+    )

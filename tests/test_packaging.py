@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.gitrepo import GitRepository
 from tooling import __version__
 from tooling.cli import main
-from tooling.packaging import MANIFEST_NAME, build_package, sha256_of_file
+from tooling.errors import FatalError
+from tooling.packaging import (
+    MANIFEST_NAME,
+    MAX_ENTRIES,
+    MAX_TOTAL_BYTES,
+    build_package,
+    sha256_of_file,
+)
 from tooling.validation.files import LARGE_FILE_BYTES, MAX_FILE_BYTES
 
 BASE_MODELS = (
@@ -273,3 +282,97 @@ def test_package_rejects_submission_name(
     assert code == 1
     assert message in capsys.readouterr().err
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_package_rejects_too_many_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    data = folder / "data"
+    data.mkdir()
+    # With the submission's 3 files, 10,000 files and the manifest: one entry too many.
+    for index in range(MAX_ENTRIES - 3):
+        (data / f"{index}.txt").touch()
+
+    code = main(["package", str(folder), "-o", str(tmp_path / "out")])
+
+    assert code == 1
+    assert f"too many files to package, {MAX_ENTRIES} files" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_package_rejects_total_over_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_submission(tmp_path / "good-minimal")
+    count = MAX_TOTAL_BYTES // MAX_FILE_BYTES + 1
+    for index in range(count):
+        # Sparse files: rejected on their sizes, before any byte is read.
+        with (folder / f"weights-{index}.bin").open("wb") as stream:
+            stream.truncate(MAX_FILE_BYTES)
+
+    code = main(["package", str(folder), "-o", str(tmp_path / "out")])
+
+    assert code == 1
+    assert "submission too large to package" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_package_at_entry_limit_unpacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tooling import packaging
+    from tooling.scoring import unpack
+
+    monkeypatch.setattr(packaging, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(unpack, "MAX_ENTRIES", 4)
+    folder = make_submission(tmp_path / "good-minimal")
+    package = build_package(folder, tmp_path / "out", commit="0" * 40)
+
+    assert unpack.check_package(package.path).key == package.sha256
+    (folder / "extra.py").touch()
+    with pytest.raises(FatalError, match="too many files to package"):
+        build_package(folder, tmp_path / "out", commit="0" * 40)
+
+
+def test_package_limits_shared_with_unpack() -> None:
+    from tooling import packaging
+    from tooling.scoring import unpack
+
+    assert (unpack.MAX_ENTRIES, unpack.MAX_TOTAL_BYTES) == (
+        packaging.MAX_ENTRIES,
+        packaging.MAX_TOTAL_BYTES,
+    )
+
+
+def test_package_failed_write_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tooling import packaging
+
+    def fail_midway(source: Any, target: Any, digest: Any) -> None:
+        target.write(source.read(10))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(packaging, "copy_stream", fail_midway)
+    folder = make_submission(tmp_path / "good-minimal")
+
+    with pytest.raises(OSError, match="No space left"):
+        build_package(folder, tmp_path / "out", commit="0" * 40)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_package_temporary_names_differ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tooling import packaging
+
+    written: list[str] = []
+    write_zip = packaging.write_zip
+
+    def record_name(path: Path, *args: Any) -> None:
+        written.append(path.name)
+        write_zip(path, *args)
+
+    monkeypatch.setattr(packaging, "write_zip", record_name)
+    folder = make_submission(tmp_path / "good-minimal")
+    first = build_package(folder, tmp_path / "out", commit="0" * 40)
+    second = build_package(folder, tmp_path / "out", commit="0" * 40)
+
+    assert len(set(written)) == 2
+    assert first.path == second.path
+    assert [path.name for path in (tmp_path / "out").iterdir()] == [first.path.name]

@@ -533,3 +533,186 @@ def test_overlay_cache_is_the_package_own(package: Path, tmp_path: Path) -> None
     outcome = score_package(package, settings_for(tmp_path, runner))
 
     assert runner.cache_dir == tmp_path / "home" / "work" / outcome.key / "overlays"
+
+
+@pytest.fixture
+def outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Send the worker's emails to an outbox folder, all to the maintainers."""
+    folder = tmp_path / "outbox"
+    for name in ("BRAINSCORE_SMTP_HOST", "BRAINSCORE_ADDRESS_BOOK", "GITHUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BRAINSCORE_OUTBOX", str(folder))
+    monkeypatch.setenv("BRAINSCORE_MAINTAINERS_EMAIL", "maintainers@brainscore.example.org")
+    return folder
+
+
+def score_command(path: Path, settings: WorkerSettings, *extra: str) -> list[str]:
+    return [
+        "score",
+        str(path),
+        "--home",
+        str(settings.home),
+        "--database",
+        str(settings.store.engine.url),
+        *extra,
+    ]
+
+
+def sent_emails(outbox: Path) -> list[Path]:
+    return sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+
+
+def test_wrong_sha256_keeps_scores(
+    package: Path, tmp_path: Path, outbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings_for(tmp_path, FakeRunner())
+    key = score_package(package, settings).key
+
+    code = main(score_command(package, settings, "--sha256", "0" * 64))
+
+    stored = settings.store.get_submission(key)
+    assert code == 1
+    assert "sha256 mismatch" in capsys.readouterr().err
+    assert stored.status == SCORED
+    assert stored.error is None
+    assert sent_emails(outbox) == []
+
+
+def test_wrong_sha256_of_new_package_stored(package: Path, tmp_path: Path, outbox: Path) -> None:
+    settings = settings_for(tmp_path, FakeRunner())
+
+    code = main(score_command(package, settings, "--sha256", "0" * 64))
+
+    stored = settings.store.get_submission(check_package(package).key)
+    assert code == 1
+    assert stored.status == FAILED
+    assert stored.error.startswith("package rejected: sha256 mismatch")
+    assert len(sent_emails(outbox)) == 1
+
+
+def test_score_missing_zip(
+    tmp_path: Path, outbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings_for(tmp_path, FakeRunner())
+
+    code = main(score_command(tmp_path / "missing.zip", settings))
+
+    assert code == 1
+    assert "no such package" in capsys.readouterr().err
+    assert sent_emails(outbox) == []
+
+
+def test_busy_package_sends_no_email(
+    package: Path, tmp_path: Path, outbox: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tooling.scoring.worker import package_lock
+
+    settings = settings_for(tmp_path, FakeRunner())
+    key = score_package(package, settings).key
+
+    with package_lock(settings, key):
+        code = main(score_command(package, settings))
+
+    assert code == 1
+    assert "being scored by another worker" in capsys.readouterr().err
+    assert sent_emails(outbox) == []
+
+
+def test_extraction_rejection_stored(tmp_path: Path) -> None:
+    files = {"a.py": b"x"}
+    manifest = manifest_for("pair", {"a.py": b"changed"})
+    path = write_zip(
+        tmp_path / "corrupt.zip",
+        [("pair/a.py", files["a.py"]), (f"pair/{MANIFEST_NAME}", manifest)],
+    )
+    runner = FakeRunner()
+    settings = settings_for(tmp_path, runner)
+
+    with pytest.raises(FatalError, match="sha256 mismatch for a.py"):
+        score_package(path, settings)
+
+    stored = settings.store.get_submission(check_package(path).key)
+    assert stored.status == FAILED
+    assert stored.error.startswith("package rejected: sha256 mismatch for a.py")
+    assert runner.calls == []
+
+
+def test_spool_sets_aside_unreadable_record(tmp_path: Path, package: Path) -> None:
+    from tooling.commands.score import score_spool
+    from tooling.scoring.spool import enqueue, pending_records
+
+    runner = FakeRunner()
+    settings = settings_for(tmp_path, runner)
+    spool = settings.home / "spool"
+    enqueue(package, check_package(package).key, {"author": "alice"}, spool)
+    (spool / "incoming" / "0001.json").write_text("{bad")
+
+    code = score_spool(settings, None, notify=False)
+
+    assert code == 0
+    assert pending_records(spool) == []
+    assert (spool / "failed" / "0001.json").read_text() == "{bad"
+    assert len(list((spool / "done").glob("*.json"))) == 1
+    assert runner.calls == [("net-a", "mock"), ("net-b", "mock")]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        pytest.param(["--watch", "-1"], id="negative-watch"),
+        pytest.param(["--watch", "0"], id="zero-watch"),
+        pytest.param(["--timeout", "0"], id="zero-timeout"),
+        pytest.param(["--timeout", "-5"], id="negative-timeout"),
+        pytest.param(["--timeout", "nan"], id="nan-timeout"),
+    ],
+)
+def test_score_rejects_non_positive_number(
+    tmp_path: Path, option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score", "--spool", "--home", str(tmp_path / "home"), "--no-notify", *option])
+
+    assert exit_info.value.code == 2
+    assert "greater than 0" in capsys.readouterr().err
+
+
+def test_score_watch_needs_spool(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", str(package), "--watch", "5"]) == 1
+    assert "add --spool or leave out --watch" in capsys.readouterr().err
+
+
+def test_score_default_timeout(tmp_path: Path) -> None:
+    from tooling.cli import build_parser
+    from tooling.commands.score import build_settings
+    from tooling.scoring.worker import DEFAULT_TIMEOUT
+
+    args = build_parser().parse_args(["score", "--spool", "--home", str(tmp_path / "home")])
+
+    assert build_settings(args).timeout == DEFAULT_TIMEOUT
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        pytest.param([("pair/a.py", b"x")], id="no-manifest"),
+        pytest.param([("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", b"{bad")], id="invalid-json"),
+        pytest.param([("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", b"[]")], id="not-object"),
+        pytest.param(
+            [("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", manifest_for("other", {"a.py": b"x"}))],
+            id="other-submission",
+        ),
+        pytest.param(
+            [("pair/a.py", b"x"), (f"pair/{MANIFEST_NAME}", digests_manifest([]))],
+            id="files-not-mapping",
+        ),
+    ],
+)
+def test_manifest_rejection_says_repackage(tmp_path: Path, entries: list[Any]) -> None:
+    path = write_zip(tmp_path / "broken.zip", entries)
+
+    with pytest.raises(FatalError) as error_info:
+        check_package(path)
+
+    assert str(error_info.value).endswith(
+        "; package the submission again with `python -m tooling package`"
+    )

@@ -286,3 +286,42 @@ def test_trigger_rejects_invalid_author(
 
     assert exit_info.value.code == 2
     assert "invalid GitHub login" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("entries", "number"),
+    [
+        pytest.param([5], 1, id="number"),
+        pytest.param([{"path": "tiny.zip"}], 1, id="no-sha256"),
+        pytest.param([{"sha256": "a" * 64}], 1, id="no-path"),
+        pytest.param([{"path": 3, "sha256": "a" * 64}], 1, id="path-not-string"),
+        pytest.param([{"path": "tiny.zip", "sha256": "a" * 64}, []], 2, id="second-entry"),
+    ],
+)
+def test_trigger_rejects_invalid_index_entry(
+    tmp_path: Path,
+    entries: list[Any],
+    number: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "brain-score/submissions")
+    index = tmp_path / "packages.json"
+    index.write_text(json.dumps(entries))
+
+    code = main(["trigger", "--index", str(index), "--backend", "local"])
+
+    assert code == 1
+    assert f"invalid package list, {index}: entry {number} is not" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("delay", ["-1", "0"])
+def test_trigger_rejects_non_positive_delay(
+    package: Any, delay: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["trigger", str(package.path), "--retry-delay", delay])
+
+    assert exit_info.value.code == 2
+    assert "greater than 0" in capsys.readouterr().err

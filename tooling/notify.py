@@ -362,8 +362,7 @@ def notify(
     try:
         book = read_address_book(settings.address_book)
     except FatalError as error:
-        reason = f"address book lookup failed: {describe_delivery_error(error)}"
-        return keep_pending(store, key, reason)
+        return keep_pending(store, key, "address book lookup failed", error)
     try:
         if github is None and connect:
             github = connect_github(submission)
@@ -373,8 +372,7 @@ def notify(
     except FatalError as error:
         # GitHub.call turns connection and API errors into FatalError. Without GitHub the
         # address may be wrong, so the email waits rather than going to the maintainers.
-        reason = f"GitHub lookup failed: {describe_delivery_error(error)}"
-        return keep_pending(store, key, reason)
+        return keep_pending(store, key, "GitHub lookup failed", error)
     if recipient.address is None:
         error = "no address found and BRAINSCORE_MAINTAINERS_EMAIL is not set"
         store.record_delivery(key, sent=False, address_source=recipient.source, error=error)
@@ -397,8 +395,9 @@ def notify(
     return True
 
 
-def keep_pending(store: Store, key: str, reason: str) -> bool:
+def keep_pending(store: Store, key: str, lookup: str, error: FatalError) -> bool:
     """Store why the address lookup failed, leaving the delivery pending; return False."""
+    reason = f"{lookup}: {ADDRESS_PATTERN.sub('<address>', str(error))}"
     store.record_delivery(key, sent=False, address_source=None, error=reason)
     logger.error("email for %s not sent, it stays pending: %s", key, reason)
     return False
