@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -421,6 +422,29 @@ def test_report_dry_run_prints_comment(
 
     assert code == 0
     assert capsys.readouterr().out.startswith(MARKER)
+
+
+def test_report_checks_each_artifact_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    (tmp_path / "validate.json").write_text(Report("validate", []).to_json())
+    checked: list[Any] = []
+    validate = jsonschema.validate
+
+    def counting_validate(instance: Any, schema: Any) -> None:
+        checked.append(instance)
+        validate(instance, schema)
+
+    monkeypatch.setattr(jsonschema, "validate", counting_validate)
+
+    code = main(
+        ["report", "--dry-run", "--section", "validate", "--head-sha", "d" * 40, str(tmp_path)]
+    )
+
+    assert code == 0
+    assert len(checked) == 1
 
 
 def test_report_unknown_workflow_is_fatal(

@@ -26,7 +26,6 @@ from tooling.commands.scope import MAINTENANCE_LABEL
 from tooling.errors import FatalError
 from tooling.github import GitHub, PullRequestInfo, load_event
 from tooling.reports import Report
-from tooling.reports.model import validate_report_data
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +248,6 @@ def read_artifacts(paths: list[str], section: str) -> tuple[list[Report], dict[s
             context = data if isinstance(data, dict) else {}
             continue
         try:
-            validate_report_data(data)
             report = Report.from_dict(data)
         except jsonschema.ValidationError as error:
             raise FatalError(
