@@ -13,8 +13,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check submission folders without running their code",
         description=(
             "Check submission folders without importing or running their code: layout, "
-            "syntax, required functions, requirements, model identifiers and files. "
-            "Exit status: 0 when no errors, 1 when any error, 2 for a usage error."
+            "syntax, required functions, requirements, model identifiers and files. The "
+            "identifiers of a folder in submissions/ are also compared with those of the "
+            "other folders there. Exit status: 0 when no errors, 1 when any error, 2 for a "
+            "usage error."
         ),
     )
     parser.add_argument(
