@@ -74,8 +74,8 @@ def collect_files(folder: Path) -> list[PackageFile]:
     """Return the files to package, sorted by path, leaving stray files out.
 
     Raises FatalError for a symbolic link, a file over the size limit or anything that is
-    neither a file nor a folder, because the scoring side must see exactly what was merged,
-    and for a submission over MAX_ENTRIES or MAX_TOTAL_BYTES, checked before any hashing.
+    neither a file nor a folder, because the scoring side must see exactly what was merged.
+    Also raises it for a submission over MAX_ENTRIES or MAX_TOTAL_BYTES, before hashing.
     """
     found = []
     for path, relative in walk_folder(folder):
