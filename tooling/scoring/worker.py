@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import FatalError
-from tooling.mockscore.runner import MOCK_BENCHMARK
+from tooling.mockscore.runner import MOCK_BENCHMARK, SECRET_NAME_PARTS
 from tooling.reports import SubmissionReport
 from tooling.scoring import DEFAULT_TIMEOUT
 from tooling.scoring.store import (
@@ -50,7 +50,6 @@ ALL_MODELS = "*"
 # Environment variables that hold credentials, removed while submission code runs. The
 # runner builds its child's environment from an allow-list; these names also cover the
 # pip processes that install a submission's requirements.
-SECRET_NAME_PARTS = ("TOKEN", "PASSWORD", "SECRET", "CREDENTIAL", "API_KEY")
 SECRET_VARIABLES = frozenset(
     {
         "BRAINSCORE_DATABASE_URL",

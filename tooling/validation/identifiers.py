@@ -62,9 +62,8 @@ def read_module_identifiers(folder: Path, relative: str) -> list[ModelIdentifier
 
 
 def read_model_identifiers(folder: Path) -> list[str]:
-    """Return the identifiers that `read_identifiers` finds with `partial`, as text."""
-    # NOTE: kept for tooling/packaging.py only; remove it once packaging calls
-    # read_identifiers itself.
+    """Return the identifiers that `read_identifiers` finds with `partial`, as text: the
+    models a package's manifest lists."""
     return [item.identifier for item in read_identifiers(folder, partial=True) or []]
 
 
