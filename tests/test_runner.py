@@ -13,7 +13,9 @@ import hashlib
 import importlib.util
 import json
 import os
+import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -121,6 +123,7 @@ fail()
 STUCK_BASE = """
 import subprocess
 import sys
+import time
 import time
 
 PID_FILE = {pid_file!r}
@@ -768,6 +771,7 @@ LEAVING_BASE = """
 import os
 import sys
 import time
+import time
 
 FOLDER = {folder!r}
 
@@ -1001,3 +1005,27 @@ def test_timeout_says_how_to_fix(phase: dict) -> None:
 
     assert problem is not None
     assert "raise --timeout" in problem.message
+
+
+def test_end_descendants_spares_other_runs(tmp_path: Path) -> None:
+    from tooling.mockscore.runner import RUN_TOKEN_VARIABLE, end_descendants
+
+    def start(token: str) -> subprocess.Popen:
+        environment = {**os.environ, RUN_TOKEN_VARIABLE: token}
+        return subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+            env=environment,
+            start_new_session=True,
+        )
+
+    own, other = start("own-run"), start("other-run")
+    try:
+        time.sleep(0.5)  # until each child has exec'd and carries its environment
+
+        end_descendants(own.pid, "own-run")
+
+        assert own.poll() is not None
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import os
+import secrets
 import signal
 import site
 import subprocess
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
 MOCK_BENCHMARK = "mock"
+# Set in each child's environment, and inherited by its descendants, so that the end of
+# one run kills only its own orphans while other runs go on.
+RUN_TOKEN_VARIABLE = "BRAINSCORE_MOCK_SCORE_RUN"
 DEFAULT_TIMEOUT = 1800.0
 # How often the runner reads the status file and checks the clock, in seconds.
 POLL_INTERVAL = 0.2
@@ -288,6 +292,8 @@ def run_child(
         scratch.mkdir()
         command = child_command(environment.python, folder, control, device, models, benchmark)
         variables = child_environment(device, benchmark, scratch, control)
+        run_token = secrets.token_hex(8)
+        variables[RUN_TOKEN_VARIABLE] = run_token
         with (
             open(control / "stdout.log", "wb") as stdout,
             open(control / "stderr.log", "wb") as stderr,
@@ -309,7 +315,7 @@ def run_child(
                 )
             finally:
                 _running.discard(process.pid)
-                end_descendants(process.pid)
+                end_descendants(process.pid, run_token)
         results, results_error = read_results(control / "results.json")
         return ChildOutcome(
             returncode=returncode,
@@ -481,13 +487,14 @@ def kill_tree(pid: int) -> None:
             logger.debug("descendant %d exited before it was killed", descendant.pid)
 
 
-def end_descendants(pid: int) -> None:
+def end_descendants(pid: int, run_token: str | None = None) -> None:
     """Kill and reap whatever the child `pid` left running, after it has ended.
 
     The leftovers are direct children of this process, because it is a subreaper: the
     members of the child's session, and orphans in a session of their own such as
     daemons, with everything below them. This process's own helpers (pip, in its
-    session) and the children of runs still going (in theirs) are left alone.
+    session), the children of runs still going (in theirs) and orphans that carry
+    another run's token in their environment are left alone.
     """
     import psutil
 
@@ -498,6 +505,9 @@ def end_descendants(pid: int) -> None:
     for process in psutil.Process().children():
         if process.pid in keep or session_of(process.pid) in keep:
             continue
+        token = run_token_of(process)
+        if token is not None and token != run_token:
+            continue
         leftovers.append(process)
         with contextlib.suppress(psutil.Error):
             leftovers.extend(process.children(recursive=True))
@@ -505,6 +515,20 @@ def end_descendants(pid: int) -> None:
         with contextlib.suppress(psutil.Error):
             process.kill()
     reap([process.pid for process in leftovers], pid)
+
+
+def run_token_of(process: Any) -> str | None:
+    """Return the run token in a process's environment; None when absent or unreadable.
+
+    A daemon that clears its environment loses the token and counts as a leftover of
+    whichever run ends first.
+    """
+    import psutil
+
+    try:
+        return process.environ().get(RUN_TOKEN_VARIABLE)
+    except psutil.Error:
+        return None
 
 
 def running_children() -> set[int]:
