@@ -8,7 +8,7 @@ the tooling reads are filled from the state, and every `url` points back at this
 because PyGithub follows them.
 
 Every request is recorded in `FakeGitHub.requests`, so that a test can assert what the
-tooling sent. A request without the expected token is answered 401 like GitHub does.
+tooling sent. A request without the expected token gets 401, as from GitHub.
 """
 
 from __future__ import annotations

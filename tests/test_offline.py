@@ -1,7 +1,7 @@
 """`check` passes with the network cut off: the mock score downloads nothing.
 
 The command runs in a network namespace of its own (`unshare -n`, which needs root) where
-that works; elsewhere a `sitecustomize` module in the child interpreters rejects every
+that works. Elsewhere a `sitecustomize` module in the child interpreters rejects every
 connection that leaves the machine and logs each attempt.
 """
 

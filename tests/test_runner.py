@@ -807,7 +807,7 @@ def is_running(pid: int) -> bool:
 @pytest.fixture(scope="module", params=[False, True], ids=["exit", "timeout"])
 def leftovers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Run a submission that starts a grandchild and a daemon at import, then exits or
-    hangs until the timeout; return its report and the two process ids."""
+    hangs until the timeout. Return its report and the two process ids."""
     folder = tmp_path_factory.mktemp("leftovers")
     source = LEAVING_BASE.format(folder=str(folder), hang=request.param)
     submission = write_submission(folder / "leaving", source)

@@ -226,8 +226,8 @@ CODES: dict[str, CodeInfo] = {
 class Problem:
     """One finding, located as precisely as is known.
 
-    `file` is relative to the submission folder, with `/` as separator; `line` and
-    `column` start at 1. `message` says what is wrong on which value and how to fix it.
+    `file` is relative to the submission folder, with `/` as separator, and `line` and
+    `column` start at 1. `message` states what is wrong, on which value, and the fix.
     """
 
     code: str

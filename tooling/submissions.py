@@ -12,8 +12,8 @@ SUBMISSIONS_FOLDER = "submissions"
 def find_submissions(path: str | Path) -> list[Path]:
     """Return the submission folders that `path` names, sorted by name.
 
-    A folder named `submissions` holds one submission per subfolder; any other folder is
-    one submission. The layout decides, not the contents, so that a `models` package
+    A folder named `submissions` contains one submission per subfolder, and any other
+    folder is one submission. The layout decides, not the contents, so that a `models` package
     nested too deep inside a submission is reported rather than taken for a submission.
     """
     folder = Path(path)
@@ -41,8 +41,9 @@ def find_submissions(path: str | Path) -> list[Path]:
 
 
 def check_not_submission_part(folder: Path) -> None:
-    """Reject the repository root and a submission's models package, which hold or belong
-    to a submission but are none; walking the root would read every file of the checkout."""
+    """Reject the repository root and a submission's models package.
+
+    Neither is a submission, and walking the root would read every file of the checkout."""
     if (folder / SUBMISSIONS_FOLDER).is_dir():
         raise FatalError(
             f"{display_path(folder)!r} is the repository root; give {SUBMISSIONS_FOLDER}/ "

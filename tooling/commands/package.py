@@ -10,7 +10,8 @@ from pathlib import Path
 from tooling.errors import FatalError
 from tooling.submissions import SUBMISSIONS_FOLDER, find_submissions
 
-# What GitHub sends as `before` when a push creates the branch: there is no previous commit.
+# The `before` commit GitHub sends when a push creates the branch, which has no previous
+# commit.
 NULL_COMMIT = "0" * 40
 # A folder name that --submission accepts: no path separator, so no other folder.
 SUBMISSION_NAME = re.compile(r"[A-Za-z0-9._-]+")

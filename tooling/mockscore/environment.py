@@ -117,15 +117,15 @@ def extras_satisfied(
     distribution: importlib.metadata.Distribution, extras: set[str], seen: set[str]
 ) -> bool:
     key = distribution.metadata["Name"].lower()
-    wanted = {extra for extra in extras if f"{key}[{extra}]" not in seen}
-    if not wanted:
+    unchecked_extras = {extra for extra in extras if f"{key}[{extra}]" not in seen}
+    if not unchecked_extras:
         return True
-    seen.update(f"{key}[{extra}]" for extra in wanted)
+    seen.update(f"{key}[{extra}]" for extra in unchecked_extras)
     for line in distribution.requires or []:
         dependency = Requirement(line)
         if dependency.marker is None or "extra" not in str(dependency.marker):
             continue  # not tied to an extra: installed with the distribution itself
-        for extra in wanted:
+        for extra in unchecked_extras:
             if not is_satisfied(dependency, extra, seen):
                 return False
     return True

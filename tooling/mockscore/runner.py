@@ -4,7 +4,7 @@ Each submission gets its own process, started in a new session with an empty scr
 folder as its working directory and home, in the tooling's environment plus an overlay
 with the requirements that environment lacks. The child's environment variables come from
 an allow-list, so that credentials of the caller never reach it. A wall-clock timeout
-kills the child; when the child ends for any reason, every process it left behind is
+kills the child. When the child ends for any reason, every process it left behind is
 killed too, including daemons that left its session.
 """
 
@@ -78,7 +78,7 @@ MAX_RESULTS_ERROR_CHARS = 300
 SHAPE_SCHEMA = {"type": "array", "items": {"type": "integer", "minimum": 0}}
 # The scores of one region in the results file.
 REGION_SCHEMA = {"type": "object", "properties": {"layer": {"type": ["string", "null"]}}}
-# The folder on the child's PYTHONPATH that holds a link to the `tooling` package.
+# The folder on the child's PYTHONPATH that contains a link to the `tooling` package.
 TOOLING_LINK_FOLDER = "pythonpath"
 # prctl options (linux/prctl.h).
 PR_SET_CHILD_SUBREAPER = 36
@@ -356,7 +356,7 @@ def child_environment(device: str, benchmark: str, home: Path, control: Path) ->
     folders, with `home` as its HOME and temporary folder, no proxy settings and no
     bytecode. Database URLs, mail settings and every variable named like a token,
     password or secret stay out. For the mock benchmark it also gets the settings that
-    keep brainscore-vision offline; a real benchmark keeps brainscore-vision's own
+    keep brainscore-vision offline. A real benchmark keeps brainscore-vision's own
     settings, because it downloads its data and the ImageNet images of the layer PCA.
     """
     environment = {name: value for name, value in os.environ.items() if is_passed_variable(name)}

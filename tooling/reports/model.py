@@ -18,7 +18,7 @@ class SubmissionReport:
     """The problems and models found for one submission folder.
 
     `submission` is the folder as the user named it, with `/` as separator. `models`
-    holds one JSON-ready dictionary per model, with at least `identifier`.
+    contains one JSON-ready dictionary per model, with at least `identifier`.
     """
 
     submission: str

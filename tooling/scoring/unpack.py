@@ -1,10 +1,11 @@
 """Checking a package before anything in it runs, and unpacking it into a sandbox folder.
 
-A package comes from the public side, so every entry name is checked before extraction:
-no absolute paths, no `..`, no links or device files, one root folder, at most
-MAX_ENTRIES entries of at most MAX_TOTAL_BYTES together, and every file listed in the
-manifest with the sha256 it has. Both limits come from tooling.packaging, whose `package`
-rejects a submission over them, so any package it builds passes these checks.
+A package comes from the public side, so every entry is checked before extraction. It
+must have a relative name without `..`, be no link or device file, and lie in the one
+root folder. A package has at most MAX_ENTRIES entries of at most MAX_TOTAL_BYTES
+together, and the manifest lists every file with its sha256. Both limits come from
+tooling.packaging, whose `package` rejects a submission over them, so any package it
+builds passes these checks.
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ def check_entries(entries: list[zipfile.ZipInfo]) -> str:
 
 
 def check_size(entries: list[zipfile.ZipInfo]) -> None:
-    """Reject a package with too many entries or too many bytes as its zip header says;
-    extraction counts the bytes it writes too."""
+    """Reject a package whose zip header declares too many entries or bytes.
+
+    Extraction counts the bytes it writes as well, because a header can lie."""
     if len(entries) > MAX_ENTRIES:
         raise FatalError(
             f"too many entries in the package, {len(entries)} (at most {MAX_ENTRIES}); "
@@ -249,8 +251,8 @@ def extract_entry(
 ) -> None:
     """Write one entry to `target`, checking its sha256 against the manifest.
 
-    `budget` holds the bytes the package may still write; the bytes are counted as they
-    come out of the archive, whatever size its header claims.
+    `budget` contains the bytes the package may still write. The bytes are counted as
+    they come out of the archive, whatever size its header claims.
     """
     relative = entry.filename.split("/", 1)[1]
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Which distribution provides an imported module, and which ones scoring provides."""
+"""The mapping of imported modules to distributions, and the distributions scoring provides."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ VERSION_CONTROL_DIRECTORIES = frozenset({".git", ".hg", ".svn"})
 # thousands of files. Any folder with a pyvenv.cfg is a virtual environment too.
 ENVIRONMENT_DIRECTORIES = frozenset({".venv", "venv", "node_modules", "site-packages"})
 # NOTE: packaging leaves out folders by name only, so it still packages a virtual environment
-# that has another name; the scoring worker then rejects a package of over 10,000 entries.
+# that has another name. Such a package is then rejected for having over 10,000 entries.
 VIRTUAL_ENVIRONMENT_MARKER = "pyvenv.cfg"
 # A submission contains a model's code and a few small files. Past this many files and folders
 # the walk stops, so that a wrong folder (a home directory, /tmp) fails fast.
@@ -85,9 +85,9 @@ def is_stray_file(relative: PurePosixPath) -> bool:
 
 @dataclasses.dataclass
 class FileScan:
-    """What a walk of the submission folder found.
+    """The result of a walk of the submission folder.
 
-    `python_files` are relative paths with `/`, sorted; `module_names` are the names of
+    `python_files` are relative paths with `/`, sorted. `module_names` are the names of
     every module and package in the folder, which imports of the submission's own code use.
     """
 

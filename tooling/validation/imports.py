@@ -71,7 +71,7 @@ def check_imports(
     requirements: Requirements,
 ) -> list[Problem]:
     """Report 2019 module names, and imports that no declared or provided distribution
-    covers. `declared` holds normalized distribution names, None when they are unknown."""
+    covers. `declared` contains normalized distribution names, or None when unknown."""
     problems: list[Problem] = []
     reported: set[str] = set()
     for item in imported_modules(source.tree):

@@ -16,15 +16,16 @@ from tooling.validation.identifiers import MODEL_MODULES
 MODELS_PACKAGE = "models"
 MODULE_NAMES = tuple(relative.rsplit("/", 1)[-1] for relative in MODEL_MODULES)
 PACKAGING_FILES = ("setup.py", "pyproject.toml")
-# How deep below the submission folder a misplaced models package is looked for, and in
-# how many folders at most, so that a wrong folder such as a home directory fails fast.
+# The depth below the submission folder, and the number of folders, searched for a
+# misplaced models package, so that a wrong folder such as a home directory fails fast.
 SEARCH_DEPTH = 3
 MAX_SEARCHED_FOLDERS = 2_000
 
 
 def is_submission_layout(folder: Path) -> bool:
-    """Tell whether `folder` has a models folder or a packaging file at its top; without
-    either it is no submission, and its files are not worth checking one by one."""
+    """Tell whether `folder` has a models folder or a packaging file at its top.
+
+    A folder without either is no submission, so its files are not checked one by one."""
     package = folder / MODELS_PACKAGE
     return (package.is_dir() and not package.is_symlink()) or has_packaging_file(folder)
 

@@ -190,7 +190,7 @@ def dynamic_setup_py(line: int, reason: str) -> Requirements:
 
 
 def is_legacy_requirement(text: str) -> bool:
-    """Tell whether a requirement asks for the 2019 `model-tools` or `brain-score` package."""
+    """Tell whether a requirement names the 2019 `model-tools` or `brain-score` package."""
     if _LEGACY_URL.search(text):
         return True
     try:
